@@ -1,0 +1,86 @@
+"""How long picking a task takes with 100k tasks in the database.
+
+Compares the shipped walk (partial index, per job and task type) with the
+naive single query that sorts every candidate, on the same data.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from flamenco_pkg.manager.db import scheduling
+from flamenco_pkg.manager.db.connection import Database, utcnow
+
+NAIVE = """
+SELECT t.id FROM tasks t NOT INDEXED JOIN jobs j ON j.id = t.job_id
+WHERE t.status IN ('queued','soft-failed') AND j.status IN ('queued','active')
+  AND t.type IN ('blender','ffmpeg','file-management','misc')
+  AND (j.worker_tag_id IS NULL OR j.worker_tag_id IN (SELECT worker_tag_id FROM worker_tag_membership WHERE worker_id = :worker))
+  AND NOT EXISTS (SELECT 1 FROM job_blocks b WHERE b.job_id = j.id AND b.worker_id = :worker AND b.task_type = t.type)
+  AND NOT EXISTS (SELECT 1 FROM task_failures f WHERE f.task_id = t.id AND f.worker_id = :worker)
+  AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks dep ON dep.id = d.dependency_id
+                  WHERE d.task_id = t.id AND dep.status != 'completed')
+ORDER BY j.priority DESC, t.priority DESC, t.id ASC LIMIT 1
+"""
+
+TYPES = ["blender", "ffmpeg", "file-management", "misc"]
+
+
+def populate(db: Database, n_tasks: int, done_fraction: float) -> int:
+    """One big job (a preview task depending on all renders) plus a few small ones."""
+    now = utcnow()
+    with db.tx() as conn:
+        cur = conn.execute(
+            "INSERT INTO workers (created_at, updated_at, uuid, secret, name, status) VALUES (?,?,?,?,?,?)",
+            (now, now, str(uuid.uuid4()), "x", "bench", "awake"))
+        worker = cur.lastrowid
+        for j in range(20):
+            big = j == 0
+            cur = conn.execute(
+                "INSERT INTO jobs (created_at, updated_at, uuid, name, job_type, priority, status) VALUES (?,?,?,?,?,?,?)",
+                (now, now, str(uuid.uuid4()), f"job{j}", "simple-blender-render", 50, "active" if big else "completed"))
+            job = cur.lastrowid
+            count = n_tasks if big else 100
+            done = int(count * done_fraction) if big else count
+            rows = [(now, now, str(uuid.uuid4()), f"render-{i}", "blender", job, i + 1,
+                     "completed" if i < done else "queued") for i in range(count)]
+            conn.executemany(
+                "INSERT INTO tasks (created_at, updated_at, uuid, name, type, job_id, index_in_job, status) VALUES (?,?,?,?,?,?,?,?)",
+                rows)
+            first, last = conn.execute("SELECT MIN(id), MAX(id) FROM tasks WHERE job_id = ?", (job,)).fetchone()
+            cur = conn.execute(
+                "INSERT INTO tasks (created_at, updated_at, uuid, name, type, job_id, index_in_job, status) VALUES (?,?,?,?,?,?,?,?)",
+                (now, now, str(uuid.uuid4()), "preview-video", "ffmpeg", job, count + 1, "completed" if not big else "queued"))
+            conn.executemany("INSERT INTO task_dependencies (task_id, dependency_id) VALUES (?, ?)",
+                             [(cur.lastrowid, d) for d in range(first, last + 1)])
+    db.conn.execute("ANALYZE")
+    return worker
+
+
+def timeit(fn, repeat: int = 50) -> float:
+    fn()
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - start) / repeat
+
+
+def main() -> None:
+    for done_fraction in (0.0, 0.5, 0.99):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Database(Path(tmp) / "bench.sqlite")
+            worker = populate(db, 100_000, done_fraction)
+            conn = db.conn
+            walk = timeit(lambda: scheduling.next_runnable_task(conn, worker, TYPES))
+            naive = timeit(lambda: conn.execute(NAIVE, {"worker": worker}).fetchone(), repeat=5)
+            same = scheduling.next_runnable_task(conn, worker, TYPES) == conn.execute(NAIVE, {"worker": worker}).fetchone()[0]
+            print(f"scheduler, 100k tasks, {done_fraction:4.0%} done: walk {walk * 1e3:8.3f} ms/pick, "
+                  f"naive sort {naive * 1e3:8.1f} ms/pick ({naive / walk:,.0f}x slower), same answer: {same}")
+            db.close()
+
+
+if __name__ == "__main__":
+    main()

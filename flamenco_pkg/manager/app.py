@@ -1,0 +1,124 @@
+"""Wires the API routes, request validation and worker auth into one Bottle app.
+
+Routes come from the project's OpenAPI spec: every operation with a handler
+is mounted at its path, its request is validated against the spec before the
+handler runs, and worker-tag operations require HTTP Basic auth.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import bottle
+
+from flamenco_pkg.api import spec as api_spec
+from flamenco_pkg.api.validation import RequestInvalid, RequestValidator
+
+from .context import Manager
+from .routes import jobs, meta, worker
+from .routes.common import ApiError, ApiRequest, Reply
+from .worker_auth import authenticate
+
+log = logging.getLogger("flamenco.http")
+
+Handler = Callable[[Manager, ApiRequest], Any]
+
+HANDLERS: dict[str, Handler] = {**meta.HANDLERS, **jobs.HANDLERS, **worker.HANDLERS}
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> bottle.HTTPResponse:
+    payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    resp = bottle.HTTPResponse(payload, status=status, headers=headers or {})
+    resp.content_type = "application/json"
+    return resp
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> bottle.HTTPResponse:
+    return _json(status, {"code": status, "message": message}, headers)
+
+
+def _render(result: Any) -> bottle.HTTPResponse:
+    if isinstance(result, Reply):
+        if result.status == 204 or result.body is None:
+            return bottle.HTTPResponse(status=result.status, headers=result.headers)
+        if result.content_type == "application/json":
+            return _json(result.status, result.body, result.headers)
+        resp = bottle.HTTPResponse(result.body, status=result.status, headers=result.headers)
+        resp.content_type = result.content_type
+        return resp
+    if result is None:
+        return bottle.HTTPResponse(status=204)
+    return _json(200, result)
+
+
+def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operation,
+              handler: Handler) -> Callable[..., bottle.HTTPResponse]:
+    def endpoint(**path: str) -> bottle.HTTPResponse:
+        req = bottle.request
+        try:
+            valid = validator.validate(
+                op.operation_id, path=path, query=dict(req.query.items()), headers=req.headers,
+                content_type=req.content_type or None, body=req.body.read() if req.content_length else b"",
+            )
+        except RequestInvalid as exc:
+            return _json(400, {"message": exc.message})
+        api_req = ApiRequest(path=valid.path, query=valid.query, body=valid.body, headers=req.headers,
+                             remote_addr=_client_address(req))
+        if op.secured:
+            worker_row = authenticate(manager, req.headers.get("Authorization", ""))
+            if worker_row is None:
+                return _json(403, {"message": "worker authentication failed"})
+            api_req.worker = worker_row
+        try:
+            return _render(handler(manager, api_req))
+        except ApiError as exc:
+            return _error(exc.status, exc.message, exc.headers)
+        except Exception:  # noqa: BLE001 — never a traceback to the client
+            log.exception("%s %s failed", req.method, req.path)
+            return _error(500, "internal error in the Manager; see its log for details")
+
+    endpoint.__name__ = op.operation_id
+    return endpoint
+
+
+def _client_address(req: bottle.BaseRequest) -> str:
+    forwarded = req.headers.get("X-Forwarded-For") or req.headers.get("X-Real-IP")
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    return req.remote_addr or ""
+
+
+def build_app(manager: Manager) -> bottle.Bottle:
+    app = bottle.Bottle(catchall=False)
+    validator = RequestValidator(api_spec.load_spec())
+    for op in api_spec.route_table():
+        handler = HANDLERS.get(op.operation_id)
+        if handler is None:
+            continue
+        app.route(op.bottle_path, method=op.method, callback=_endpoint(manager, validator, op, handler))
+
+    @app.get("/api/v3/openapi3.json")
+    def openapi_json() -> bottle.HTTPResponse:
+        resp = bottle.HTTPResponse(api_spec.spec_json())
+        resp.content_type = "application/json"
+        return resp
+
+    @app.error(404)
+    def not_found(_err: bottle.HTTPError) -> str:
+        bottle.response.content_type = "application/json"
+        return json.dumps({"message": "Not Found"})
+
+    @app.error(405)
+    def not_allowed(_err: bottle.HTTPError) -> str:
+        bottle.response.content_type = "application/json"
+        return json.dumps({"message": "Method Not Allowed"})
+
+    @app.error(500)
+    def server_error(_err: bottle.HTTPError) -> str:
+        bottle.response.content_type = "application/json"
+        return json.dumps({"code": 500, "message": "internal error in the Manager; see its log for details"})
+
+    return app

@@ -1,0 +1,115 @@
+"""`flamenco-manager`: flags, configuration, then serve until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from flamenco_pkg import __version__
+
+CONFIG_FILE = "flamenco-manager.yaml"
+
+log = logging.getLogger("flamenco.manager")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="flamenco-manager", add_help=False,
+        description="Flamenco Manager: hands render tasks to Workers and serves the API and web UI.\n"
+                    f"Reads {CONFIG_FILE} from the working directory; without it, defaults apply.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-help", "--help", "-h", action="help", help="show this help and exit")
+    parser.add_argument("-version", "--version", action="store_true", help="print the version and exit")
+    parser.add_argument("-quiet", "--quiet", action="store_true", help="log only warnings and errors")
+    parser.add_argument("-debug", "--debug", action="store_true", help="log debug messages too")
+    parser.add_argument("-trace", "--trace", action="store_true", help="log everything (same as -debug here)")
+    parser.add_argument("-write-config", "--write-config", action="store_true",
+                        help=f"write the effective configuration to {CONFIG_FILE} and exit")
+    parser.add_argument("-config", "--config", metavar="FILE", default=CONFIG_FILE,
+                        help=f"configuration file to use (default: {CONFIG_FILE})")
+    parser.add_argument("-scripts", "--scripts", metavar="DIR", default=None,
+                        help="folder of custom job types (*.js); default: scripts/ beside this program")
+    return parser.parse_args(argv)
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    level = logging.INFO
+    if args.quiet:
+        level = logging.WARNING
+    if args.debug or args.trace:
+        level = logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+                        datefmt="%Y-%m-%d %H:%M:%S")
+
+
+def executable_dir() -> Path:
+    """Folder of the running zipapp or script: home of `scripts/` and relative storage."""
+    return Path(sys.argv[0]).resolve().parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.version:
+        print(f"Flamenco Manager {__version__}")
+        return 0
+
+    from gevent import monkey
+
+    monkey.patch_all()
+    setup_logging(args)
+
+    from .config import ConfigError, load_config, write_config
+
+    config_path = Path(args.config)
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        print(f"flamenco-manager: {exc}", file=sys.stderr)
+        return 1
+    if args.write_config:
+        write_config(config, config_path)
+        print(f"wrote {config_path.resolve()}")
+        return 0
+    return serve(config, config_path, args.scripts)
+
+
+def serve(config, config_path: Path, scripts: str | None) -> int:
+    from gevent.pywsgi import WSGIServer
+
+    from .app import build_app
+    from .config import listen_host_port
+    from .context import open_manager
+    from .db.connection import DatabaseError
+    from .startup import check_stuck_jobs
+
+    base = executable_dir()
+    try:
+        manager = open_manager(config, config_path, base, Path(scripts) if scripts else base / "scripts")
+    except DatabaseError as exc:
+        print(f"flamenco-manager: {exc}", file=sys.stderr)
+        return 1
+    check_stuck_jobs(manager)
+    host, port = listen_host_port(config)
+    server = WSGIServer((host, port), build_app(manager), log=None, error_log=logging.getLogger("flamenco.http"))
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"flamenco-manager: cannot listen on {config.listen}: {exc}", file=sys.stderr)
+        return 1
+    shown = "localhost" if host in ("0.0.0.0", "::", "") else host
+    log.info("Flamenco Manager %s is listening on http://%s:%d/ (database %s)",
+             __version__, shown, server.server_port, manager.db.path)
+    import gevent.event
+
+    stop = gevent.event.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        gevent.signal_handler(sig, stop.set)
+    stop.wait()
+    log.info("shutting down")
+    server.stop(timeout=5)
+    manager.db.checkpoint()
+    manager.db.close()
+    return 0

@@ -1,0 +1,92 @@
+"""SQL for jobs and the job-level view of their tasks."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from .connection import utcnow
+
+JOB_COLUMNS = """j.id, j.created_at, j.updated_at, j.uuid, j.name, j.job_type, j.priority,
+    j.status, j.activity, j.settings, j.metadata, j.delete_requested_at,
+    j.storage_shaman_checkout_id, j.steps_completed, j.steps_total,
+    j.worker_tag_id, wt.uuid AS worker_tag_uuid"""
+
+JOB_FROM = "jobs j LEFT JOIN worker_tags wt ON wt.id = j.worker_tag_id"
+
+
+def insert_job(conn: sqlite3.Connection, *, uuid: str, name: str, job_type: str, priority: int,
+               status: str, settings: dict, metadata: dict, worker_tag_id: int | None,
+               shaman_checkout_id: str, created_at: str) -> int:
+    cur = conn.execute(
+        """INSERT INTO jobs (created_at, updated_at, uuid, name, job_type, priority, status,
+                             settings, metadata, worker_tag_id, storage_shaman_checkout_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (created_at, created_at, uuid, name, job_type, priority, status,
+         json.dumps(settings), json.dumps(metadata), worker_tag_id, shaman_checkout_id),
+    )
+    return int(cur.lastrowid)
+
+
+def fetch_by_uuid(conn: sqlite3.Connection, uuid: str) -> sqlite3.Row | None:
+    return conn.execute(f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.uuid = ?", (uuid,)).fetchone()
+
+
+def fetch_by_id(conn: sqlite3.Connection, job_id: int) -> sqlite3.Row | None:
+    return conn.execute(f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.id = ?", (job_id,)).fetchone()
+
+
+def fetch_all(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute(f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} ORDER BY j.id").fetchall()
+
+
+def fetch_by_status(conn: sqlite3.Connection, statuses: Iterable[str]) -> list[sqlite3.Row]:
+    wanted = list(statuses)
+    marks = ",".join("?" * len(wanted))
+    return conn.execute(
+        f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.status IN ({marks}) ORDER BY j.id", wanted
+    ).fetchall()
+
+
+def set_status(conn: sqlite3.Connection, job_id: int, status: str, activity: str) -> None:
+    conn.execute(
+        "UPDATE jobs SET status = ?, activity = ?, updated_at = ? WHERE id = ?",
+        (status, activity[:255], utcnow(), job_id),
+    )
+
+
+def task_statuses(conn: sqlite3.Connection, job_id: int) -> dict[int, str]:
+    return dict(conn.execute("SELECT id, status FROM tasks WHERE job_id = ?", (job_id,)).fetchall())
+
+
+def recompute_steps(conn: sqlite3.Connection, job_id: int) -> None:
+    """Job steps are the sums over its tasks."""
+    conn.execute(
+        """UPDATE jobs SET
+             steps_completed = (SELECT COALESCE(SUM(steps_completed), 0) FROM tasks WHERE job_id = ?),
+             steps_total = (SELECT COALESCE(SUM(steps_total), 0) FROM tasks WHERE job_id = ?),
+             updated_at = ?
+           WHERE id = ?""",
+        (job_id, job_id, utcnow(), job_id),
+    )
+
+
+def clear_failures_and_blocks(conn: sqlite3.Connection, job_id: int) -> None:
+    conn.execute("DELETE FROM task_failures WHERE task_id IN (SELECT id FROM tasks WHERE job_id = ?)", (job_id,))
+    conn.execute("DELETE FROM job_blocks WHERE job_id = ?", (job_id,))
+
+
+def decode_json(text: str) -> Any:
+    return json.loads(text) if text else {}
+
+
+def task_status_counts(conn: sqlite3.Connection, job_id: int) -> Counter:
+    return Counter(dict(conn.execute(
+        "SELECT status, COUNT(*) FROM tasks WHERE job_id = ? GROUP BY status", (job_id,)).fetchall()))
+
+
+def distinct_statuses(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT DISTINCT status FROM jobs")]

@@ -1,0 +1,146 @@
+"""SQL for tasks, their dependencies and their failure lists."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+
+from .connection import utcnow
+
+TASK_COLUMNS = """t.id, t.created_at, t.updated_at, t.uuid, t.name, t.type, t.job_id, t.index_in_job,
+    t.priority, t.status, t.worker_id, t.last_touched_at, t.commands, t.activity,
+    t.steps_completed, t.steps_total, j.uuid AS job_uuid, j.status AS job_status,
+    j.priority AS job_priority, j.job_type AS job_type, w.uuid AS worker_uuid,
+    w.name AS worker_name, w.address AS worker_address, w.deleted_at AS worker_deleted_at"""
+
+TASK_FROM = """tasks t JOIN jobs j ON j.id = t.job_id
+    LEFT JOIN workers w ON w.id = t.worker_id"""
+
+
+def insert_tasks(conn: sqlite3.Connection, job_id: int, created_at: str,
+                 tasks: Sequence[Mapping]) -> dict[str, int]:
+    """Insert tasks in order (index_in_job from 1); returns uuid -> row id."""
+    ids: dict[str, int] = {}
+    for index, task in enumerate(tasks, start=1):
+        cur = conn.execute(
+            """INSERT INTO tasks (created_at, updated_at, uuid, name, type, job_id, index_in_job,
+                                  priority, status, commands, steps_total)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)""",
+            (created_at, created_at, task["uuid"], task["name"], task["type"], job_id, index,
+             task["priority"], json.dumps(task["commands"]), task["steps_total"]),
+        )
+        ids[task["uuid"]] = int(cur.lastrowid)
+    return ids
+
+
+def insert_dependencies(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
+    conn.executemany(
+        "INSERT OR IGNORE INTO task_dependencies (task_id, dependency_id) VALUES (?, ?)", list(pairs)
+    )
+
+
+def fetch_by_uuid(conn: sqlite3.Connection, uuid: str) -> sqlite3.Row | None:
+    return conn.execute(f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.uuid = ?", (uuid,)).fetchone()
+
+
+def fetch_by_id(conn: sqlite3.Connection, task_id: int) -> sqlite3.Row | None:
+    return conn.execute(f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.id = ?", (task_id,)).fetchone()
+
+
+def fetch_for_job(conn: sqlite3.Connection, job_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.job_id = ? ORDER BY t.index_in_job", (job_id,)
+    ).fetchall()
+
+
+def dependency_uuids(conn: sqlite3.Connection, task_id: int) -> list[str]:
+    return [r[0] for r in conn.execute(
+        """SELECT t.uuid FROM task_dependencies d JOIN tasks t ON t.id = d.dependency_id
+           WHERE d.task_id = ? ORDER BY t.index_in_job""", (task_id,))]
+
+
+def failed_by_workers(conn: sqlite3.Connection, task_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        """SELECT w.uuid, w.name, w.address, w.deleted_at FROM task_failures f JOIN workers w ON w.id = f.worker_id
+           WHERE f.task_id = ? ORDER BY f.created_at""", (task_id,)).fetchall()
+
+
+def set_status(conn: sqlite3.Connection, task_id: int, status: str, activity: str | None = None) -> None:
+    if activity is None:
+        conn.execute("UPDATE tasks SET status = ?, updated_at = ? WHERE id = ?", (status, utcnow(), task_id))
+    else:
+        conn.execute("UPDATE tasks SET status = ?, activity = ?, updated_at = ? WHERE id = ?",
+                     (status, activity[:255], utcnow(), task_id))
+
+
+def set_activity(conn: sqlite3.Connection, task_id: int, activity: str) -> None:
+    conn.execute("UPDATE tasks SET activity = ?, updated_at = ? WHERE id = ?", (activity[:255], utcnow(), task_id))
+
+
+def set_steps(conn: sqlite3.Connection, task_id: int, steps_completed: int) -> None:
+    conn.execute("UPDATE tasks SET steps_completed = ?, updated_at = ? WHERE id = ?",
+                 (steps_completed, utcnow(), task_id))
+
+
+def fill_steps(conn: sqlite3.Connection, task_ids: Iterable[int]) -> None:
+    conn.executemany("UPDATE tasks SET steps_completed = steps_total WHERE id = ?", [(i,) for i in task_ids])
+
+
+def reset_steps(conn: sqlite3.Connection, task_ids: Iterable[int]) -> None:
+    conn.executemany("UPDATE tasks SET steps_completed = 0 WHERE id = ?", [(i,) for i in task_ids])
+
+
+def assign(conn: sqlite3.Connection, task_id: int, worker_id: int) -> None:
+    now = utcnow()
+    conn.execute("UPDATE tasks SET worker_id = ?, last_touched_at = ?, updated_at = ? WHERE id = ?",
+                 (worker_id, now, now, task_id))
+
+
+def touch(conn: sqlite3.Connection, task_id: int) -> None:
+    conn.execute("UPDATE tasks SET last_touched_at = ? WHERE id = ?", (utcnow(), task_id))
+
+
+def add_failure(conn: sqlite3.Connection, task_id: int, worker_id: int) -> None:
+    conn.execute("INSERT OR IGNORE INTO task_failures (created_at, task_id, worker_id) VALUES (?, ?, ?)",
+                 (utcnow(), task_id, worker_id))
+
+
+def count_failures(conn: sqlite3.Connection, task_id: int) -> int:
+    return conn.execute("SELECT COUNT(*) FROM task_failures WHERE task_id = ?", (task_id,)).fetchone()[0]
+
+
+def worker_failures_of_type(conn: sqlite3.Connection, job_id: int, worker_id: int, task_type: str) -> int:
+    return conn.execute(
+        """SELECT COUNT(*) FROM task_failures f JOIN tasks t ON t.id = f.task_id
+           WHERE t.job_id = ? AND f.worker_id = ? AND t.type = ?""",
+        (job_id, worker_id, task_type)).fetchone()[0]
+
+
+def clear_failures(conn: sqlite3.Connection, task_id: int) -> None:
+    conn.execute("DELETE FROM task_failures WHERE task_id = ?", (task_id,))
+
+
+def active_for_worker(conn: sqlite3.Connection, worker_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.worker_id = ? AND t.status = 'active'",
+        (worker_id,)).fetchall()
+
+
+def failed_by_worker_in_job(conn: sqlite3.Connection, job_id: int, worker_id: int, task_type: str) -> list[int]:
+    return [r[0] for r in conn.execute(
+        """SELECT id FROM tasks WHERE job_id = ? AND worker_id = ? AND type = ? AND status = 'failed'""",
+        (job_id, worker_id, task_type))]
+
+
+def mass_set_status(conn: sqlite3.Connection, task_ids: list[int], status: str, activity: str) -> None:
+    now = utcnow()
+    conn.executemany("UPDATE tasks SET status = ?, activity = ?, updated_at = ? WHERE id = ?",
+                     [(status, activity[:255], now, i) for i in task_ids])
+
+
+def steps_follow_status(conn: sqlite3.Connection, job_id: int) -> None:
+    """After a requeue: completed tasks count as fully done, queued ones as not started."""
+    conn.execute(
+        """UPDATE tasks SET steps_completed = CASE status WHEN 'completed' THEN steps_total ELSE 0 END
+           WHERE job_id = ? AND status IN ('completed', 'queued')""", (job_id,))

@@ -1,0 +1,732 @@
+// Host API for job-type scripts, written in plain JavaScript.
+//
+// Why JS and not Python callbacks: the QuickJS binding refuses calls into
+// Python while a time limit is armed, and every sandbox runs with one. So the
+// Manager passes all inputs in as JSON, this file implements the globals that
+// Flamenco job-type scripts expect, and results go back out as JSON strings.
+//
+// Evaluating this file yields a function; the engine calls it once with the
+// host data (platform, cwd, random seed, readable module files, ...). It
+// installs the globals and returns the control function the engine uses.
+(function installFlamencoHost(host) {
+  "use strict";
+
+  const G = globalThis;
+  // Captured now, so a script that reassigns these cannot break the host side.
+  const indirectEval = G.eval;
+  const jsonStringify = JSON.stringify;
+  const jsonParse = JSON.parse;
+
+  // Non-ECMAScript extras that QuickJS offers but the reference engine does
+  // not; scripts that rely on them would not be portable.
+  for (const name of ["queueMicrotask", "performance", "btoa", "atob", "DOMException", "gc"]) {
+    delete G[name];
+  }
+
+  // ------------------------------------------------------------------
+  // Errors and argument conversion (mirrors the Go/goja boundary rules)
+  // ------------------------------------------------------------------
+
+  // Failures reported by "host" functions. String(e) reads "GoError: <text>".
+  class GoError extends Error {}
+  Object.defineProperty(GoError.prototype, "name", { value: "GoError" });
+
+  // Throw `err` as if it came from the caller of `apiFunction`, so error
+  // locations point into the job-type script rather than into this prelude.
+  function raise(err, apiFunction) {
+    if (typeof Error.captureStackTrace === "function") {
+      Error.captureStackTrace(err, apiFunction);
+    }
+    throw err;
+  }
+
+  function asString(value) {
+    return value === undefined || value === null ? "" : String(value);
+  }
+
+  function asInt(value) {
+    if (value === undefined || value === null) return 0;
+    const n = Number(value);
+    if (Number.isNaN(n)) return 0;
+    if (!Number.isFinite(n)) return n > 0 ? Number.MAX_SAFE_INTEGER : -Number.MAX_SAFE_INTEGER;
+    return Math.trunc(n) || 0; // `|| 0` turns -0 into 0
+  }
+
+  // Deep copy into plain JSON-able data. Integral numbers stay integral so the
+  // Python side sees ints; undefined/null/functions become null.
+  function exportReplacer(key, value) {
+    if (value === undefined || typeof value === "function" || typeof value === "symbol") {
+      return null;
+    }
+    return value;
+  }
+  function exportJSON(value) {
+    const text = jsonStringify(value, exportReplacer);
+    return text === undefined ? "null" : text;
+  }
+  function exportValue(value) {
+    return jsonParse(exportJSON(value));
+  }
+  // Export for an API function; failures (cycles, BigInt) point at the caller.
+  function exportOrRaise(value, what, apiFunction) {
+    try {
+      return exportValue(value);
+    } catch (err) {
+      raise(new TypeError(`${what}: ${err && err.message}`), apiFunction);
+    }
+  }
+
+  // Go's strconv.Quote, close enough for error messages.
+  function goQuote(text) {
+    const named = { "\x07": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\\": "\\\\", '"': '\\"' };
+    let out = '"';
+    for (const ch of text) {
+      const code = ch.codePointAt(0);
+      if (named[ch] !== undefined) out += named[ch];
+      else if (code < 0x20 || code === 0x7f) out += "\\x" + code.toString(16).padStart(2, "0");
+      else out += ch;
+    }
+    return out + '"';
+  }
+
+  // ------------------------------------------------------------------
+  // print / alert: buffered, the engine logs them after the run
+  // ------------------------------------------------------------------
+
+  const MAX_MESSAGES = 500;
+  const MAX_MESSAGE_LENGTH = 4000;
+  const messages = [];
+  let droppedMessages = 0;
+
+  function describeForLog(value) {
+    if (typeof value === "string") return value;
+    try {
+      const text = jsonStringify(value, exportReplacer);
+      return text === undefined ? String(value) : text;
+    } catch (err) {
+      try { return String(value); } catch (err2) { return "[unprintable]"; }
+    }
+  }
+
+  function logMessage(level, args) {
+    if (messages.length >= MAX_MESSAGES) {
+      droppedMessages++;
+      return;
+    }
+    let text = Array.prototype.map.call(args, describeForLog).join(" ");
+    if (text.length > MAX_MESSAGE_LENGTH) text = text.slice(0, MAX_MESSAGE_LENGTH) + "…";
+    messages.push([level, text]);
+  }
+
+  function print() { logMessage("info", arguments); }
+  function alert() { logMessage("warning", arguments); }
+
+  // ------------------------------------------------------------------
+  // Random UUIDs, seeded from the host (QuickJS has no crypto API)
+  // ------------------------------------------------------------------
+
+  // sfc32 generator; the 128-bit seed comes from os.urandom in Python, so two
+  // sandboxes never produce the same sequence.
+  let [sa, sb, sc, sd] = host.seed.map((x) => x >>> 0);
+  function random32() {
+    sa >>>= 0; sb >>>= 0; sc >>>= 0; sd >>>= 0;
+    const t = (sa + sb) | 0;
+    sa = sb ^ (sb >>> 9);
+    sb = (sc + (sc << 3)) | 0;
+    sc = (sc << 21) | (sc >>> 11);
+    sd = (sd + 1) | 0;
+    const result = (t + sd) | 0;
+    sc = (sc + result) | 0;
+    return result >>> 0;
+  }
+  for (let i = 0; i < 16; i++) random32(); // warm up
+
+  function randomUUID() {
+    const bytes = [];
+    for (let i = 0; i < 4; i++) {
+      const word = random32();
+      bytes.push(word >>> 24, (word >>> 16) & 0xff, (word >>> 8) & 0xff, word & 0xff);
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+    const hex = bytes.map((b) => b.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  // ------------------------------------------------------------------
+  // author module: tasks and commands
+  // ------------------------------------------------------------------
+
+  function requireObject(value, what, apiFunction) {
+    if (value === null || typeof value !== "object") {
+      raise(new TypeError(`${what}: expected an object, got ${value === null ? "null" : typeof value}`), apiFunction);
+    }
+  }
+
+  function makeCommand(name, parameters, steps) {
+    return { name: asString(name), parameters, totalStepCount: asInt(steps) };
+  }
+
+  function makeTask(uuid, name, type, priority) {
+    const task = { uUID: uuid, name, type, priority, commands: [], dependencies: [] };
+    // Bound methods (like Go methods), hidden from JSON.stringify/print.
+    const addCommand = function addCommand(command) {
+      requireObject(command, "task.addCommand(command)", addCommand);
+      // Appends a copy, like the reference implementation; the parameters
+      // object itself is shared until the task is added to the job.
+      task.commands.push(makeCommand(command.name, command.parameters, command.totalStepCount));
+    };
+    const addDependency = function addDependency(dependency) {
+      requireObject(dependency, "task.addDependency(task)", addDependency);
+      task.dependencies.push(dependency);
+    };
+    Object.defineProperty(task, "addCommand", { value: addCommand, enumerable: false });
+    Object.defineProperty(task, "addDependency", { value: addDependency, enumerable: false });
+    return task;
+  }
+
+  const author = Object.freeze({
+    Task: function Task(name, type) {
+      const taskName = asString(name).trim();
+      const taskType = asString(type).trim();
+      if (taskName === "") raise(new GoError("author.Task(name, type): name is required"), Task);
+      if (taskType === "") raise(new GoError("author.Task(name, type): type is required"), Task);
+      return makeTask(randomUUID(), taskName, taskType, 50);
+    },
+    Command: function Command(name, parameters, steps) {
+      let params = {};
+      if (parameters !== undefined && parameters !== null) {
+        if (typeof parameters !== "object" || Array.isArray(parameters)) {
+          raise(new TypeError("author.Command(name, parameters): parameters must be an object"), Command);
+        }
+        // Exported at creation time, like the reference implementation.
+        params = exportOrRaise(parameters, "author.Command(name, parameters)", Command);
+      }
+      return makeCommand(name, params, steps);
+    },
+  });
+
+  // ------------------------------------------------------------------
+  // Frame ranges
+  // ------------------------------------------------------------------
+
+  const INT64_MAX = 9223372036854775807n;
+  const INT64_MIN = -9223372036854775808n;
+
+  class RangeParseError {
+    constructor(message) { this.message = message; }
+  }
+
+  // strconv.ParseInt(strings.TrimSpace(s), 10, 64), returning a Number.
+  function parseFrame(raw) {
+    const s = raw.trim();
+    if (!/^[+-]?[0-9]+$/.test(s)) {
+      throw new RangeParseError(`strconv.ParseInt: parsing ${goQuote(s)}: invalid syntax`);
+    }
+    const big = BigInt(s);
+    if (big > INT64_MAX || big < INT64_MIN) {
+      throw new RangeParseError(`strconv.ParseInt: parsing ${goQuote(s)}: value out of range`);
+    }
+    return Number(big);
+  }
+
+  // Expand "1-3,7" (or "1..3,7") into sorted unique frame numbers.
+  function explodeFrames(frameRange, apiFunction) {
+    const normalised = frameRange.split("..").join("-");
+    const frames = new Set();
+    for (const part of normalised.split(",")) {
+      const pieces = part.split("-");
+      try {
+        if (pieces.length === 1) {
+          frames.add(parseFrame(pieces[0]));
+        } else if (pieces.length === 2) {
+          let first, last, failure;
+          try { first = parseFrame(pieces[0]); } catch (err) { failure = err; }
+          try { last = parseFrame(pieces[1]); } catch (err) { failure = failure || err; }
+          if (failure) throw failure;
+          for (let frame = first; frame <= last; frame++) frames.add(frame);
+        } else {
+          raise(new GoError(`invalid range "${normalised}": ${part}`), apiFunction);
+        }
+      } catch (err) {
+        if (!(err instanceof RangeParseError)) throw err;
+        raise(new GoError(`invalid range "${normalised}":  ${part} (${err.message})`), apiFunction);
+      }
+    }
+    return Array.from(frames).sort((a, b) => a - b);
+  }
+
+  // Regular notation for consecutive frames: "1-4", "9,10", "40".
+  function mergeFrames(frames) {
+    const runs = [];
+    let start = frames[0];
+    let previous = frames[0];
+    const flush = (from, to) => {
+      if (from === to) runs.push(String(from));
+      else if (from + 1 === to) runs.push(String(from), String(to));
+      else runs.push(`${from}-${to}`);
+    };
+    for (const frame of frames.slice(1)) {
+      if (frame > previous + 1) {
+        flush(start, previous);
+        start = frame;
+      }
+      previous = frame;
+    }
+    flush(start, previous);
+    return runs.join(",");
+  }
+
+  function frameChunker(frameRange, chunkSize) {
+    const trimmed = asString(frameRange).trim();
+    if (trimmed === "") raise(new GoError(`invalid range "": empty range`), frameChunker);
+    const size = asInt(chunkSize);
+    if (size < 1) raise(new GoError(`invalid chunk size, must be positive number: ${size}`), frameChunker);
+    const frames = explodeFrames(trimmed, frameChunker);
+    if (frames.length === 0) raise(new GoError(`invalid range "${trimmed}": empty range`), frameChunker);
+    const chunks = [];
+    for (let i = 0; i < frames.length; i += size) {
+      chunks.push(mergeFrames(frames.slice(i, i + size)));
+    }
+    return chunks;
+  }
+
+  function frameCount(frameRange) {
+    return explodeFrames(asString(frameRange), frameCount).length;
+  }
+
+  // ------------------------------------------------------------------
+  // Timestamps
+  // ------------------------------------------------------------------
+
+  function goZeroTime() {
+    const d = new Date(0);
+    d.setUTCFullYear(1, 0, 1);
+    d.setUTCHours(0, 0, 0, 0);
+    return d;
+  }
+
+  // "2006-01-02_150405" in the Manager's local time zone.
+  function formatTimestampLocal(timestamp) {
+    let date;
+    if (timestamp === undefined || timestamp === null) date = goZeroTime();
+    else if (timestamp instanceof Date) date = timestamp;
+    else if (typeof timestamp === "string") date = new Date(timestamp);
+    else raise(new TypeError(`formatTimestampLocal(timestamp): cannot use ${typeof timestamp} as a time`), formatTimestampLocal);
+    if (Number.isNaN(date.getTime())) {
+      raise(new TypeError(`formatTimestampLocal(timestamp): invalid time ${jsonStringify(String(timestamp))}`), formatTimestampLocal);
+    }
+    const pad = (n, width) => String(n).padStart(width, "0");
+    return `${pad(date.getFullYear(), 4)}-${pad(date.getMonth() + 1, 2)}-${pad(date.getDate(), 2)}_` +
+      `${pad(date.getHours(), 2)}${pad(date.getMinutes(), 2)}${pad(date.getSeconds(), 2)}`;
+  }
+
+  // ------------------------------------------------------------------
+  // shellSplit: google/shlex rules
+  // ------------------------------------------------------------------
+
+  function shellSplit(text) {
+    const input = asString(text);
+    const isSpace = (ch) => ch === " " || ch === "\t" || ch === "\r" || ch === "\n";
+    const words = [];
+    let word = null; // null while between words
+    let state = "start";
+    for (const ch of input) {
+      switch (state) {
+        case "start":
+          if (isSpace(ch)) break;
+          if (ch === "#") { state = "comment"; break; }
+          word = "";
+          if (ch === '"') state = "double";
+          else if (ch === "'") state = "single";
+          else if (ch === "\\") state = "escape";
+          else { word += ch; state = "word"; }
+          break;
+        case "word":
+          if (isSpace(ch)) { words.push(word); word = null; state = "start"; }
+          else if (ch === '"') state = "double";
+          else if (ch === "'") state = "single";
+          else if (ch === "\\") state = "escape";
+          else word += ch;
+          break;
+        case "escape":
+          word += ch;
+          state = "word";
+          break;
+        case "double":
+          if (ch === '"') state = "word";
+          else if (ch === "\\") state = "doubleEscape";
+          else word += ch;
+          break;
+        case "doubleEscape":
+          word += ch;
+          state = "double";
+          break;
+        case "single":
+          if (ch === "'") state = "word";
+          else word += ch;
+          break;
+        case "comment":
+          if (ch === "\n") state = "start";
+          break;
+      }
+    }
+    switch (state) {
+      case "word": words.push(word); break;
+      case "escape":
+      case "doubleEscape":
+        throw "EOF found after escape character"; // a plain value, not an Error
+      case "double":
+      case "single":
+        throw "EOF found when expecting closing quote";
+    }
+    return words;
+  }
+
+  // ------------------------------------------------------------------
+  // path module: Go's path package, after turning backslashes into slashes
+  // ------------------------------------------------------------------
+
+  const toSlash = (p) => p.split("\\").join("/");
+
+  function goClean(p) {
+    if (p === "") return ".";
+    const rooted = p.startsWith("/");
+    const out = [];
+    for (const element of p.split("/")) {
+      if (element === "" || element === ".") continue;
+      if (element === "..") {
+        if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
+        else if (!rooted) out.push("..");
+        continue;
+      }
+      out.push(element);
+    }
+    const joined = (rooted ? "/" : "") + out.join("/");
+    return joined === "" ? "." : joined;
+  }
+
+  function goBase(p) {
+    if (p === "") return ".";
+    const stripped = p.replace(/\/+$/, "");
+    if (stripped === "") return "/";
+    return stripped.slice(stripped.lastIndexOf("/") + 1);
+  }
+
+  const path = Object.freeze({
+    join(...parts) {
+      const nonEmpty = parts.map(asString).filter((part) => part !== "");
+      if (nonEmpty.length === 0) return "";
+      return toSlash(goClean(nonEmpty.join("/")));
+    },
+    dirname(p) {
+      const slashed = toSlash(asString(p));
+      const cut = slashed.lastIndexOf("/");
+      if (cut < 0) return ".";
+      const dir = slashed.slice(0, cut + 1);
+      return dir.length > 1 ? dir.slice(0, -1) : dir;
+    },
+    basename(p) {
+      return goBase(toSlash(asString(p)));
+    },
+    stem(p) {
+      const base = goBase(toSlash(asString(p)));
+      const dot = base.lastIndexOf(".");
+      return dot < 0 || base.includes("/") ? base : base.slice(0, dot);
+    },
+  });
+
+  // ------------------------------------------------------------------
+  // process module
+  // ------------------------------------------------------------------
+
+  const managerCwd = String(host.cwd);
+  const process = Object.freeze({
+    platform: String(host.platform),
+    cwd() { return managerCwd; },
+  });
+
+  // ------------------------------------------------------------------
+  // require: CommonJS over the module files the engine passed in
+  // ------------------------------------------------------------------
+
+  const builtinModules = { author, path, process };
+  const moduleFiles = host.modules || {};
+  const moduleCache = Object.create(null);
+
+  const hasFile = (p) => Object.prototype.hasOwnProperty.call(moduleFiles, p);
+  const dirOf = (p) => (p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : "");
+
+  // Normalise a module path relative to the scripts root ("" is the root).
+  function rootRelative(p) {
+    const cleaned = goClean("/" + p);
+    return cleaned === "/" ? "" : cleaned.slice(1);
+  }
+
+  function resolveFile(p) {
+    for (const candidate of [p, p + ".js", p + ".json"]) {
+      if (candidate !== "" && hasFile(candidate)) return candidate;
+    }
+    return null;
+  }
+
+  function resolveDirectory(p) {
+    const prefix = p === "" ? "" : p + "/";
+    if (hasFile(prefix + "package.json")) {
+      let main = null;
+      try { main = jsonParse(moduleFiles[prefix + "package.json"]).main; } catch (err) { main = null; }
+      if (typeof main === "string" && main !== "") {
+        const target = rootRelative(prefix + main);
+        const found = resolveFile(target) || resolveFile(target + "/index");
+        if (found) return found;
+      }
+    }
+    return resolveFile(prefix + "index");
+  }
+
+  function resolveModule(id, fromDir) {
+    if (id.startsWith("./") || id.startsWith("../") || id === "." || id === ".." || id.startsWith("/")) {
+      const target = rootRelative(id.startsWith("/") ? id : (fromDir === "" ? id : fromDir + "/" + id));
+      return resolveFile(target) || resolveDirectory(target);
+    }
+    // Bare id: look in node_modules folders from here up to the root.
+    let dir = fromDir;
+    for (;;) {
+      const base = rootRelative((dir === "" ? "" : dir + "/") + "node_modules/" + id);
+      const found = resolveFile(base) || resolveDirectory(base);
+      if (found) return found;
+      if (dir === "") return null;
+      dir = dirOf(dir);
+    }
+  }
+
+  function makeRequire(fromDir) {
+    return function require(id) {
+      const moduleId = asString(id);
+      if (Object.prototype.hasOwnProperty.call(builtinModules, moduleId)) {
+        return builtinModules[moduleId];
+      }
+      const file = resolveModule(moduleId, fromDir);
+      if (file === null) raise(new Error(`Cannot find module '${moduleId}'`), require);
+      if (moduleCache[file]) return moduleCache[file].exports;
+      const module = { id: file, filename: file, exports: {}, loaded: false };
+      moduleCache[file] = module;
+      try {
+        if (file.endsWith(".json")) {
+          module.exports = jsonParse(moduleFiles[file]);
+        } else {
+          const wrapper = new Function("exports", "require", "module", "__filename", "__dirname", moduleFiles[file]);
+          wrapper.call(module.exports, module.exports, makeRequire(dirOf(file)), module, file, dirOf(file));
+        }
+      } catch (err) {
+        delete moduleCache[file];
+        throw err;
+      }
+      module.loaded = true;
+      return module.exports;
+    };
+  }
+
+  // ------------------------------------------------------------------
+  // Install globals
+  // ------------------------------------------------------------------
+
+  const globals = {
+    print, alert, author, path, process, frameChunker, frameCount,
+    formatTimestampLocal, shellSplit, require: makeRequire(""),
+  };
+  for (const name of Object.keys(globals)) {
+    Object.defineProperty(G, name, { value: globals[name], writable: true, configurable: true, enumerable: false });
+  }
+
+  // ------------------------------------------------------------------
+  // Engine-facing control functions
+  // ------------------------------------------------------------------
+
+  // Look up a global binding by name, including top-level const/let, which
+  // live in the global lexical scope and are not properties of globalThis.
+  function lookupGlobal(name) {
+    try {
+      return { found: true, value: indirectEval(name) };
+    } catch (err) {
+      if (err instanceof ReferenceError) return { found: false };
+      throw err;
+    }
+  }
+
+  // QuickJS throws InternalError("out of memory"), or plain null when even
+  // that error object could not be allocated. By the time the exception gets
+  // here the memory is usually freed again, so it must be recognised by value.
+  function isOutOfMemory(err) {
+    return err === null || (err instanceof Error && err.name === "InternalError" && err.message === "out of memory");
+  }
+
+  function fail(message) {
+    return jsonStringify({ ok: false, error: message });
+  }
+
+  // Text of a thrown value plus where it was thrown, when that is known.
+  function describeThrown(thrown) {
+    let text;
+    try { text = String(thrown); } catch (err) { text = "[unprintable exception]"; }
+    if (thrown instanceof Error && typeof thrown.stack === "string") {
+      const frame = /^\s*at (\S+) \(<input>:(\d+):(\d+)\)/m.exec(thrown.stack);
+      if (frame) {
+        const line = Number(frame[2]);
+        // Line 1 carries the engine's strict-mode prefix; report script columns.
+        const column = line === 1 ? Math.max(1, Number(frame[3]) - host.prefixLength) : Number(frame[3]);
+        text += ` at ${frame[1]} (${host.filename}:${line}:${column})`;
+      }
+    }
+    return text;
+  }
+
+  const isPlainObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+  const present = (v) => v !== undefined && v !== null;
+
+  // A JOB_TYPE that does not have the expected structure.
+  class ShapeError extends Error {}
+
+  // JOB_TYPE, coerced the way the reference Manager reads it.
+  function normaliseJobType(raw) {
+    const where = `script (${host.filename})`;
+    const info = { label: asString(raw.label) };
+    if (present(raw.description)) info.description = String(raw.description);
+    if (!present(raw.settings)) {
+      info.settings = null;
+      return info;
+    }
+    if (!Array.isArray(raw.settings)) throw new ShapeError(`${where}: JOB_TYPE.settings must be an array`);
+    info.settings = raw.settings.map((setting, index) => {
+      if (!isPlainObject(setting)) throw new ShapeError(`${where}: JOB_TYPE.settings[${index}] must be an object`);
+      const out = { key: asString(setting.key), type: asString(setting.type) };
+      for (const field of ["subtype", "eval", "visible"]) {
+        if (present(setting[field])) out[field] = String(setting[field]);
+      }
+      for (const field of ["required", "editable"]) {
+        if (present(setting[field])) out[field] = !!setting[field];
+      }
+      for (const field of ["label", "description", "default"]) {
+        if (setting[field] !== undefined) out[field] = exportValue(setting[field]);
+        if (out[field] === null) delete out[field];
+      }
+      if (present(setting.choices)) {
+        if (!Array.isArray(setting.choices)) throw new ShapeError(`${where}: setting "${out.key}": choices must be an array`);
+        out.choices = setting.choices.map(asString);
+      }
+      if (present(setting.propargs)) {
+        if (!isPlainObject(setting.propargs)) throw new ShapeError(`${where}: setting "${out.key}": propargs must be an object`);
+        out.propargs = exportValue(setting.propargs);
+      }
+      if (present(setting.evalInfo)) {
+        if (!isPlainObject(setting.evalInfo)) throw new ShapeError(`${where}: setting "${out.key}": evalInfo must be an object`);
+        out.evalInfo = {
+          showLinkButton: !!setting.evalInfo.showLinkButton,
+          description: asString(setting.evalInfo.description),
+        };
+      }
+      return out;
+    });
+    return info;
+  }
+
+  function jobTypeInfo() {
+    const lookup = lookupGlobal("JOB_TYPE");
+    if (!lookup.found || lookup.value === null || typeof lookup.value !== "object") {
+      return fail(`script (${host.filename}) does not define a JOB_TYPE object`);
+    }
+    try {
+      return jsonStringify({ ok: true, info: normaliseJobType(lookup.value) });
+    } catch (err) {
+      return fail(err instanceof ShapeError ? err.message : `script (${host.filename}): invalid JOB_TYPE: ${describeThrown(err)}`);
+    }
+  }
+
+  function buildJob(input, addedTasks) {
+    const metadataTarget = {};
+    for (const key of Object.keys(input.metadata || {})) metadataTarget[key] = asString(input.metadata[key]);
+    // Metadata is a string-to-string map; writes are coerced like Go would.
+    const metadata = new Proxy(metadataTarget, {
+      set(target, key, value) { target[key] = asString(value); return true; },
+      defineProperty(target, key, descriptor) {
+        return Reflect.defineProperty(target, key, Object.assign({}, descriptor, { value: asString(descriptor.value) }));
+      },
+    });
+
+    const job = {
+      name: input.name,
+      priority: input.priority,
+      jobType: input.jobType,
+      settings: input.settings,
+      metadata,
+      created: new Date(input.createdMs),
+      jobID: input.jobID,
+      workerTagUUID: input.workerTagUUID,
+      status: "under-construction",
+      storage: { shamanCheckoutID: input.shamanCheckoutID },
+      addTask: function addTask(task) {
+        requireObject(task, "job.addTask(task)", addTask);
+        const commands = Array.isArray(task.commands) ? task.commands : [];
+        const dependencies = Array.isArray(task.dependencies) ? task.dependencies : [];
+        // A snapshot: later changes to `task` do not affect the job.
+        addedTasks.push(exportOrRaise({
+          uUID: asString(task.uUID),
+          name: asString(task.name),
+          type: asString(task.type),
+          priority: asInt(task.priority),
+          commands: commands.map((c) => {
+            if (c === null || typeof c !== "object") raise(new TypeError("job.addTask(task): task.commands must hold commands"), addTask);
+            return { name: asString(c.name), parameters: c.parameters, totalStepCount: asInt(c.totalStepCount) };
+          }),
+          dependencies: dependencies.map((d) => {
+            if (d === null || typeof d !== "object") raise(new TypeError("job.addTask(task): task.dependencies must hold tasks"), addTask);
+            return asString(d.uUID);
+          }),
+        }, "job.addTask(task)", addTask));
+      },
+    };
+    Object.defineProperty(job, "tasks", {
+      enumerable: true,
+      get() { return exportValue(addedTasks); },
+    });
+    Object.defineProperty(job, "addTask", { enumerable: false });
+    return job;
+  }
+
+  function compile(input) {
+    const lookup = lookupGlobal("compileJob");
+    if (!lookup.found || typeof lookup.value !== "function") {
+      return fail(`script (${host.filename}) does not define a compileJob(job) function`);
+    }
+    const addedTasks = [];
+    const job = buildJob(input, addedTasks);
+    try {
+      lookup.value.call(undefined, job);
+    } catch (err) {
+      if (isOutOfMemory(err)) return jsonStringify({ ok: false, outOfMemory: true, error: "out of memory" });
+      return fail(describeThrown(err));
+    }
+    try {
+      // Read back through `job`, in case the script replaced the objects.
+      const metadata = {};
+      for (const key of Object.keys(job.metadata || {})) metadata[key] = asString(job.metadata[key]);
+      return exportJSON({ ok: true, settings: job.settings, metadata, tasks: addedTasks });
+    } catch (err) {
+      return fail(`the job could not be exported: ${describeThrown(err)}`);
+    }
+  }
+
+  function drainMessages() {
+    const out = jsonStringify({ messages, dropped: droppedMessages });
+    messages.length = 0;
+    droppedMessages = 0;
+    return out;
+  }
+
+  // The engine cannot read object properties directly, so it gets a single
+  // dispatcher function. Every call returns a JSON string.
+  const operations = { jobTypeInfo, compile, drainMessages };
+  return function control(operation, argument) {
+    return operations[operation](argument);
+  };
+})

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per API tag. Each exposes HANDLERS: operationId -> function."""

@@ -1,0 +1,39 @@
+"""What every API route shares: the request it gets and the errors it raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error answer with Flamenco's error object `{code, message}`."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+@dataclass
+class Reply:
+    """A non-default answer: another status, or a body that is not JSON."""
+
+    status: int
+    body: Any = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ApiRequest:
+    path: dict[str, str]
+    query: dict[str, Any]
+    body: Any
+    headers: Any
+    remote_addr: str
+    worker: Any = None  # the authenticated worker row, for the worker tag
+
+
+NO_CONTENT = Reply(204)

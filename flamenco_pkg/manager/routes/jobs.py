@@ -1,0 +1,99 @@
+"""The `jobs` API tag (job types, submission, jobs and tasks), read side and submit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import serialize, submission
+from ..context import Manager
+from ..db import jobs as job_db
+from ..db import tasks as task_db
+from ..job_types import JobTypeError
+from .common import NO_CONTENT, ApiError, ApiRequest, Reply
+
+
+def get_job_types(m: Manager, r: ApiRequest) -> dict[str, Any]:
+    return {"job_types": m.job_types.list_types()}
+
+
+def get_job_type(m: Manager, r: ApiRequest) -> dict[str, Any]:
+    try:
+        return m.job_types.get_type(r.path["typeName"])
+    except JobTypeError as exc:
+        raise ApiError(exc.http_status, exc.message) from exc
+
+
+def submit_job(m: Manager, r: ApiRequest) -> dict[str, Any]:
+    job, compiled, tag_id = submission.compile_submission(m, r.body)
+    return submission.store_job(m, job, compiled, tag_id)
+
+
+def submit_job_check(m: Manager, r: ApiRequest) -> Reply:
+    submission.compile_submission(m, r.body)
+    return NO_CONTENT
+
+
+def fetch_jobs(m: Manager, r: ApiRequest) -> dict[str, Any]:
+    with m.db.tx() as conn:
+        rows = job_db.fetch_all(conn)
+    return {"jobs": [serialize.job(row) for row in rows]}
+
+
+def fetch_job(m: Manager, r: ApiRequest) -> dict[str, Any]:
+    with m.db.tx() as conn:
+        row = job_db.fetch_by_uuid(conn, r.path["job_id"])
+    if row is None:
+        raise ApiError(404, f"job {r.path['job_id']} does not exist")
+    return serialize.job(row)
+
+
+def fetch_job_tasks(m: Manager, r: ApiRequest) -> dict[str, Any]:
+    with m.db.tx() as conn:
+        job = job_db.fetch_by_uuid(conn, r.path["job_id"])
+        rows = task_db.fetch_for_job(conn, job["id"]) if job else []
+    return {"tasks": [serialize.task_summary(row) for row in rows]}
+
+
+def _task(m: Manager, task_uuid: str):
+    with m.db.tx() as conn:
+        row = task_db.fetch_by_uuid(conn, task_uuid)
+        failed_by = task_db.failed_by_workers(conn, row["id"]) if row else []
+    if row is None:
+        raise ApiError(404, f"task {task_uuid} does not exist")
+    return row, failed_by
+
+
+def fetch_task(m: Manager, r: ApiRequest) -> dict[str, Any]:
+    row, failed_by = _task(m, r.path["task_id"])
+    return serialize.task(row, failed_by)
+
+
+def fetch_task_log_info(m: Manager, r: ApiRequest) -> dict[str, Any] | Reply:
+    row, _ = _task(m, r.path["task_id"])
+    size = m.task_logs.size(row["job_uuid"], row["uuid"])
+    if size == 0:
+        return NO_CONTENT
+    return {"task_id": row["uuid"], "job_id": row["job_uuid"],
+            "url": m.task_logs.url(row["job_uuid"], row["uuid"]), "size": size}
+
+
+def fetch_task_log_tail(m: Manager, r: ApiRequest) -> Reply:
+    row, _ = _task(m, r.path["task_id"])
+    tail = m.task_logs.tail(row["job_uuid"], row["uuid"])
+    if not tail:
+        return NO_CONTENT
+    return Reply(200, tail.encode("utf-8"), content_type="text/plain; charset=UTF-8")
+
+
+HANDLERS = {
+    "getJobTypes": get_job_types,
+    "getJobType": get_job_type,
+    "submitJob": submit_job,
+    "submitJobCheck": submit_job_check,
+    "fetchJobs": fetch_jobs,
+    "fetchJob": fetch_job,
+    "fetchJobTasks": fetch_job_tasks,
+    "fetchTask": fetch_task,
+    "fetchTaskLogInfo": fetch_task_log_info,
+    "fetchTaskLogTail": fetch_task_log_tail,
+}

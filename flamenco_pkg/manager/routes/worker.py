@@ -1,0 +1,129 @@
+"""The `worker` API tag: what Workers call to register, get tasks and report."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from typing import Any
+
+from .. import events, scheduler, serialize, states, worker_states
+from ..context import Manager
+from ..db import jobs as job_db
+from ..db import tasks as task_db
+from ..db import workers as worker_db
+from ..status_changes import change_task_status, worker_failed_task
+from ..worker_auth import hash_secret
+from .common import NO_CONTENT, ApiError, ApiRequest, Reply
+
+
+def _types(values: list[str]) -> list[str]:
+    return [t.strip().lower() for t in values if t.strip()]
+
+
+def register_worker(m: Manager, r: ApiRequest) -> dict[str, Any]:
+    body = r.body
+    if not body["secret"]:
+        raise ApiError(400, "a worker must register with a non-empty secret")
+    with m.change() as (conn, _changes):
+        worker_id = worker_db.insert_worker(
+            conn, uuid=str(uuidlib.uuid4()), secret_hash=hash_secret(body["secret"]),
+            name=body["name"].strip()[:64], address=r.remote_addr[:39], platform=body["platform"].strip().lower()[:16],
+            supported_task_types=_types(body["supported_task_types"]))
+        row = worker_db.fetch_by_id(conn, worker_id)
+    return serialize.registered_worker(row)
+
+
+def sign_on(m: Manager, r: ApiRequest) -> dict[str, Any]:
+    body = r.body
+    with m.change() as (conn, changes):
+        worker = worker_db.fetch_by_id(conn, r.worker["id"])
+        worker_db.sign_on(conn, worker["id"], name=body["name"].strip()[:64], address=r.remote_addr[:39],
+                          software=body["software_version"][:32], can_restart=bool(body.get("can_restart")),
+                          supported_task_types=_types(body["supported_task_types"]))
+        after = worker_db.fetch_by_id(conn, worker["id"])
+        previous = worker["status"] if worker["status"] != after["status"] else None
+        events.worker_updated(changes, after, previous_status=previous)
+    target = states.sign_on_target_status(worker_states.current_request(after), None)
+    return {"status_requested": str(target)}
+
+
+def sign_off(m: Manager, r: ApiRequest) -> Reply:
+    with m.change() as (conn, changes):
+        worker = worker_db.fetch_by_id(conn, r.worker["id"])
+        change = states.worker_signed_off(worker["status"], worker_states.current_request(worker))
+        worker_states.apply(conn, changes, worker, change, f"worker {worker['name']} signed off")
+    return NO_CONTENT
+
+
+def worker_state(m: Manager, r: ApiRequest) -> dict[str, Any] | Reply:
+    with m.db.tx() as conn:
+        worker = worker_db.fetch_by_id(conn, r.worker["id"])
+    if not worker["status_requested"]:
+        return NO_CONTENT
+    return {"status_requested": worker["status_requested"]}
+
+
+def worker_state_changed(m: Manager, r: ApiRequest) -> Reply:
+    with m.change() as (conn, changes):
+        worker = worker_db.fetch_by_id(conn, r.worker["id"])
+        change = states.worker_reported_status(worker["status"], worker_states.current_request(worker),
+                                               r.body["status"])
+        worker_states.apply(conn, changes, worker, change,
+                            f"worker {worker['name']} changed status to {r.body['status']}")
+    return NO_CONTENT
+
+
+def schedule_task(m: Manager, r: ApiRequest) -> dict[str, Any] | Reply | None:
+    return scheduler.assign_task(m, r.worker["id"])
+
+
+def task_update(m: Manager, r: ApiRequest) -> Reply:
+    body = r.body
+    reported = body.get("taskStatus")
+    with m.change() as (conn, changes):
+        task = task_db.fetch_by_uuid(conn, r.path["task_id"])
+        if task is None:
+            raise ApiError(404, f"task {r.path['task_id']} does not exist")
+        try:
+            states.check_worker_task_update(task_status=task["status"],
+                                            assigned_to_caller=task["worker_id"] == r.worker["id"],
+                                            reported_status=reported)
+        except states.TransitionRefused as exc:
+            raise ApiError(exc.http_status, exc.message) from exc
+        if "activity" in body:
+            task_db.set_activity(conn, task["id"], body["activity"])
+        if body.get("log"):
+            changes.log(task["job_uuid"], task["uuid"], body["log"], timestamp=False)
+        if "steps_completed" in body:
+            steps = max(0, min(int(body["steps_completed"]), task["steps_total"]))
+            if steps != task["steps_completed"]:
+                task_db.set_steps(conn, task["id"], steps)
+                job_db.recompute_steps(conn, task["job_id"])
+                events.task_updated(changes, task_db.fetch_by_id(conn, task["id"]))
+                events.job_updated(changes, job_db.fetch_by_id(conn, task["job_id"]))
+        task_db.touch(conn, task["id"])
+        if reported and reported != task["status"]:
+            task = task_db.fetch_by_id(conn, task["id"])
+            if reported == "failed":
+                worker = worker_db.fetch_by_id(conn, r.worker["id"])
+                worker_failed_task(conn, changes, task, worker,
+                                   blocklist_threshold=m.config.blocklist_threshold,
+                                   softfail_limit=m.config.task_fail_after_softfail_count)
+            else:
+                change_task_status(conn, changes, task, reported)
+    return NO_CONTENT
+
+
+def may_worker_run(m: Manager, r: ApiRequest) -> dict[str, Any]:
+    return scheduler.may_keep_running(m, r.worker["id"], r.path["task_id"])
+
+
+HANDLERS = {
+    "registerWorker": register_worker,
+    "signOn": sign_on,
+    "signOff": sign_off,
+    "workerState": worker_state,
+    "workerStateChanged": worker_state_changed,
+    "scheduleTask": schedule_task,
+    "taskUpdate": task_update,
+    "mayWorkerRun": may_worker_run,
+}

@@ -1,0 +1,80 @@
+"""Which task a worker gets next, and whether it may keep running one.
+
+Both run under the Manager's scheduler lock and in one transaction, so two
+workers asking at once can never receive the same task.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from . import events
+from .context import Manager
+from .db import scheduling
+from .db import tasks as task_db
+from .db import workers as worker_db
+from .routes.common import ApiError, Reply
+from .status_changes import change_task_status
+
+
+def assign_task(manager: Manager, worker_id: int) -> dict[str, Any] | Reply | None:
+    """AssignedTask for the worker, a 423 Reply for a pending status request, or None."""
+    with manager.scheduler_lock, manager.change() as (conn, changes):
+        worker = worker_db.fetch_by_id(conn, worker_id)
+        if worker["status_requested"]:
+            return Reply(423, {"status_requested": worker["status_requested"]})
+        if worker["status"] != "awake":
+            raise ApiError(409, f'worker is in status "{worker["status"] or "registered"}", '
+                                'it must be awake to get tasks')
+        task_id = scheduling.already_active_task(conn, worker_id)
+        if task_id is None:
+            task_id = scheduling.next_runnable_task(
+                conn, worker_id, worker_db.split_types(worker["supported_task_types"]))
+            if task_id is None:
+                return None
+            task_db.assign(conn, task_id, worker_id)
+            task = task_db.fetch_by_id(conn, task_id)
+            changes.log(task["job_uuid"], task["uuid"],
+                        f"task assigned to worker {worker['name']} ({worker['uuid']})")
+            change_task_status(conn, changes, task, "active")
+            events.worker_updated(changes, worker_db.fetch_by_id(conn, worker_id))
+        task = task_db.fetch_by_id(conn, task_id)
+    return _assigned_task(manager, task, worker)
+
+
+def _assigned_task(manager: Manager, task: sqlite3.Row, worker: sqlite3.Row) -> dict[str, Any]:
+    commands = manager.variables.expand_for_worker(json.loads(task["commands"]), worker["platform"])
+    return {
+        "uuid": task["uuid"],
+        "job": task["job_uuid"],
+        "name": task["name"],
+        "status": task["status"],
+        "priority": task["priority"],
+        "job_priority": task["job_priority"],
+        "job_type": task["job_type"],
+        "task_type": task["type"],
+        "commands": commands,
+        "steps_completed": task["steps_completed"],
+        "steps_total": task["steps_total"],
+    }
+
+
+def may_keep_running(manager: Manager, worker_id: int, task_uuid: str) -> dict[str, Any]:
+    with manager.scheduler_lock, manager.db.tx() as conn:
+        worker = worker_db.fetch_by_id(conn, worker_id)
+        task = task_db.fetch_by_uuid(conn, task_uuid)
+        if task is None:
+            return {"mayKeepRunning": False, "reason": "Task not found", "statusChangeRequested": False}
+        if worker["status_requested"] and not worker["lazy_status_request"]:
+            return {"mayKeepRunning": False, "reason": "worker status change requested",
+                    "statusChangeRequested": True}
+        if task["worker_id"] != worker_id:
+            return {"mayKeepRunning": False, "reason": "task not assigned to this worker",
+                    "statusChangeRequested": False}
+        if task["status"] != "active":
+            return {"mayKeepRunning": False, "reason": f'task is in non-runnable status "{task["status"]}"',
+                    "statusChangeRequested": False}
+        task_db.touch(conn, task["id"])
+    return {"mayKeepRunning": True, "reason": "", "statusChangeRequested": False}

@@ -1,0 +1,122 @@
+"""Applies the status machines (states.py) to the database.
+
+The only code that writes job and task statuses. Each function runs inside
+the caller's transaction and records log lines and events on its `Changes`,
+which are written and sent after the commit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+
+from flamenco_pkg.api.statuses import TaskStatus
+
+from . import events, states
+from .db import jobs as job_db
+from .db import tasks as task_db
+from .db import workers as worker_db
+from .events import Changes
+
+
+def apply_job_steps(conn: sqlite3.Connection, changes: Changes, job_id: int,
+                    steps: list[states.JobStep]) -> None:
+    for step in steps:
+        job_db.set_status(conn, job_id, step.new_status, step.activity)
+        by_status: dict[str, list[int]] = {}
+        for task_id, status in step.task_changes.items():
+            by_status.setdefault(str(status), []).append(task_id)
+        for status, ids in by_status.items():
+            task_db.mass_set_status(conn, ids, status, step.task_activity)
+        if step.recompute_steps:
+            task_db.steps_follow_status(conn, job_id)
+            job_db.recompute_steps(conn, job_id)
+        job = job_db.fetch_by_id(conn, job_id)
+        events.job_updated(changes, job, previous_status=step.old_status, refresh_tasks=step.refresh_tasks)
+
+
+def change_job_status(conn: sqlite3.Connection, changes: Changes, job_id: int, new_status: str,
+                      reason: str) -> None:
+    job = job_db.fetch_by_id(conn, job_id)
+    steps = states.job_status_entered(job["status"], new_status, job_db.task_statuses(conn, job_id), reason)
+    apply_job_steps(conn, changes, job_id, steps)
+
+
+def change_task_status(conn: sqlite3.Connection, changes: Changes, task: sqlite3.Row, new_status: str,
+                       *, activity: str | None = None) -> None:
+    """One task's status change, with its log line, event and job cascade.
+
+    The cascade runs even when the status did not really change, as upstream
+    does, so a job stuck in pause-requested still settles.
+    """
+    old = task["status"]
+    if old != new_status:
+        task_db.set_status(conn, task["id"], new_status, activity)
+        if new_status == TaskStatus.COMPLETED:
+            task_db.fill_steps(conn, [task["id"]])
+        elif new_status == TaskStatus.QUEUED:
+            task_db.reset_steps(conn, [task["id"]])
+        job_db.recompute_steps(conn, task["job_id"])
+        changes.log(task["job_uuid"], task["uuid"], f"task changed status {old} -> {new_status}")
+        events.task_updated(changes, task_db.fetch_by_id(conn, task["id"]), previous_status=old)
+    elif activity is not None:
+        task_db.set_activity(conn, task["id"], activity)
+    job = job_db.fetch_by_id(conn, task["job_id"])
+    counts = job_db.task_status_counts(conn, task["job_id"])
+    decision = states.job_status_after_task_change(job["status"], new_status, _expand(counts))
+    if decision is not None:
+        change_job_status(conn, changes, task["job_id"], decision.status, decision.reason)
+
+
+def _expand(counts: Counter) -> dict[int, str]:
+    """A status-count summary in the {id: status} shape states.py reads.
+
+    The ids are synthetic: job_status_after_task_change only looks at the
+    multiset of statuses, and this avoids loading every task of a big job.
+    """
+    out: dict[int, str] = {}
+    for status, n in counts.items():
+        start = len(out)
+        out.update({start + i: status for i in range(n)})
+    return out
+
+
+def return_worker_tasks(conn: sqlite3.Connection, changes: Changes, worker: sqlite3.Row, reason: str) -> None:
+    """Give a worker's active tasks back to the pool (sign-off, timeout, ...)."""
+    for task in task_db.active_for_worker(conn, worker["id"]):
+        target = states.returned_task_status(task["job_status"])
+        changes.log(task["job_uuid"], task["uuid"],
+                    f"task returned to the pool ({target}): {reason}")
+        change_task_status(conn, changes, task, target, activity=f"Returned to the pool: {reason}"[:255])
+
+
+def worker_failed_task(conn: sqlite3.Connection, changes: Changes, task: sqlite3.Row, worker: sqlite3.Row,
+                       *, blocklist_threshold: int, softfail_limit: int) -> None:
+    """A worker reported `failed`: soft-fail, hard-fail, blocklist, maybe fail the job."""
+    task_db.add_failure(conn, task["id"], worker["id"])
+    job = job_db.fetch_by_id(conn, task["job_id"])
+    others = worker_db.eligible_other_workers(
+        conn, job_id=job["id"], task_id=task["id"], task_type=task["type"], worker_tag_id=job["worker_tag_id"])
+    verdict = states.failure_verdict(
+        workers_failed_this_task=task_db.count_failures(conn, task["id"]),
+        this_worker_failures_of_type_in_job=task_db.worker_failures_of_type(conn, job["id"], worker["id"], task["type"]),
+        blocklist_threshold=blocklist_threshold,
+        softfail_limit=softfail_limit,
+        other_eligible_workers=len([w for w in others if w != worker["id"]]),
+        task_type=task["type"],
+        worker_name=worker["name"],
+    )
+    if verdict.block_worker:
+        worker_db.add_block(conn, job["id"], worker["id"], task["type"])
+    if verdict.requeue_workers_failed_tasks:
+        for task_id in task_db.failed_by_worker_in_job(conn, job["id"], worker["id"], task["type"]):
+            other = task_db.fetch_by_id(conn, task_id)
+            changes.log(other["job_uuid"], other["uuid"], f"task returned to the pool: {verdict.block_reason}")
+            change_task_status(conn, changes, other, states.returned_task_status(other["job_status"]),
+                               activity=f"Returned to the pool: {verdict.block_reason}"[:255])
+    changes.log(task["job_uuid"], task["uuid"], verdict.log_line)
+    change_task_status(conn, changes, task_db.fetch_by_id(conn, task["id"]), verdict.task_status)
+    if verdict.fail_job:
+        job = job_db.fetch_by_id(conn, job["id"])
+        changes.log(task["job_uuid"], task["uuid"], f"job failed: {verdict.job_reason}")
+        change_job_status(conn, changes, job["id"], "failed", verdict.job_reason or "")

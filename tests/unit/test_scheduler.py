@@ -1,0 +1,165 @@
+"""Scheduler choice on a real SQLite file: every filter and ordering rule."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from flamenco_pkg.manager.db import jobs as job_db
+from flamenco_pkg.manager.db import scheduling
+from flamenco_pkg.manager.db import tasks as task_db
+from flamenco_pkg.manager.db import workers as worker_db
+from flamenco_pkg.manager.db.connection import Database, utcnow
+
+TYPES = ["blender", "ffmpeg", "misc"]
+
+
+class Farm:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn = db.conn
+
+    def worker(self, types=TYPES, tags=()) -> int:
+        wid = worker_db.insert_worker(self.conn, uuid=str(uuid.uuid4()), secret_hash="x", name="w",
+                                      address="", platform="linux", supported_task_types=list(types))
+        for tag in tags:
+            self.conn.execute("INSERT INTO worker_tag_membership (worker_tag_id, worker_id) VALUES (?, ?)", (tag, wid))
+        return wid
+
+    def tag(self, name: str) -> int:
+        cur = self.conn.execute("INSERT INTO worker_tags (created_at, uuid, name) VALUES (?, ?, ?)",
+                                (utcnow(), str(uuid.uuid4()), name))
+        return cur.lastrowid
+
+    def job(self, priority=50, status="queued", tag=None, tasks=(("t", "blender", 50),)) -> tuple[int, list[int]]:
+        jid = job_db.insert_job(self.conn, uuid=str(uuid.uuid4()), name="j", job_type="x", priority=priority,
+                                status=status, settings={}, metadata={}, worker_tag_id=tag,
+                                shaman_checkout_id="", created_at=utcnow())
+        ids = task_db.insert_tasks(self.conn, jid, utcnow(), [
+            {"uuid": str(uuid.uuid4()), "name": n, "type": t, "priority": p, "commands": [], "steps_total": 1}
+            for n, t, p in tasks])
+        return jid, list(ids.values())
+
+    def status(self, task_id: int, status: str) -> None:
+        self.conn.execute("UPDATE tasks SET status = ? WHERE id = ?", (status, task_id))
+
+    def pick(self, worker: int, types=TYPES) -> int | None:
+        return scheduling.next_runnable_task(self.conn, worker, types)
+
+
+@pytest.fixture
+def farm(tmp_path) -> Farm:
+    db = Database(tmp_path / "sched.sqlite")
+    yield Farm(db)
+    db.close()
+
+
+def test_only_queued_and_soft_failed_tasks(farm):
+    w = farm.worker()
+    _, (a, b, c) = farm.job(tasks=[("a", "blender", 50), ("b", "blender", 50), ("c", "blender", 50)])
+    for status in ("active", "completed", "failed", "canceled", "paused"):
+        farm.status(a, status)
+        farm.status(b, status)
+        assert farm.pick(w) == c
+    farm.status(b, "soft-failed")
+    assert farm.pick(w) == b
+
+
+@pytest.mark.parametrize("job_status,runnable", [
+    ("queued", True), ("active", True), ("paused", False), ("pause-requested", False), ("completed", False),
+    ("failed", False), ("canceled", False), ("cancel-requested", False), ("requeueing", False),
+    ("under-construction", False)])
+def test_only_queued_and_active_jobs(farm, job_status, runnable):
+    w = farm.worker()
+    _, (t,) = farm.job(status=job_status)
+    assert farm.pick(w) == (t if runnable else None)
+
+
+def test_task_type_must_be_supported(farm):
+    w = farm.worker(types=["ffmpeg"])
+    _, (render, video) = farm.job(tasks=[("r", "blender", 50), ("v", "ffmpeg", 50)])
+    assert farm.pick(w, ["ffmpeg"]) == video
+    assert farm.pick(w, ["misc"]) is None
+
+
+def test_worker_that_failed_a_task_does_not_get_it_again(farm):
+    w1, w2 = farm.worker(), farm.worker()
+    _, (t, u) = farm.job(tasks=[("t", "blender", 50), ("u", "blender", 50)])
+    farm.status(t, "soft-failed")
+    task_db.add_failure(farm.conn, t, w1)
+    assert farm.pick(w1) == u
+    assert farm.pick(w2) == t
+
+
+def test_dependencies_must_be_completed(farm):
+    w = farm.worker()
+    _, (first, second) = farm.job(tasks=[("first", "blender", 40), ("second", "blender", 90)])
+    task_db.insert_dependencies(farm.conn, [(second, first)])
+    assert farm.pick(w) == first
+    farm.status(first, "active")
+    assert farm.pick(w) is None
+    farm.status(first, "completed")
+    assert farm.pick(w) == second
+
+
+def test_blocklisted_worker_skips_that_job_and_type(farm):
+    w = farm.worker()
+    blocked_job, (r, v) = farm.job(priority=90, tasks=[("r", "blender", 50), ("v", "ffmpeg", 50)])
+    _, (other,) = farm.job(priority=10)
+    worker_db.add_block(farm.conn, blocked_job, w, "blender")
+    assert farm.pick(w) == v
+    farm.status(v, "completed")
+    assert farm.pick(w) == other
+
+
+def test_worker_tags(farm):
+    gpu = farm.tag("gpu")
+    tagged_worker = farm.worker(tags=[gpu])
+    plain_worker = farm.worker()
+    _, (tagged_task,) = farm.job(priority=90, tag=gpu)
+    _, (plain_task,) = farm.job(priority=10)
+    assert farm.pick(tagged_worker) == tagged_task  # tagged jobs go to workers with the tag
+    assert farm.pick(plain_worker) == plain_task    # untagged workers only get untagged jobs
+    farm.status(tagged_task, "completed")
+    assert farm.pick(tagged_worker) == plain_task   # untagged jobs go to anyone
+
+
+def test_job_priority_beats_task_priority(farm):
+    w = farm.worker()
+    _, (low,) = farm.job(priority=10, tasks=[("low-job-high-task", "blender", 100)])
+    _, (high,) = farm.job(priority=90, tasks=[("high-job-low-task", "blender", 0)])
+    assert farm.pick(w) == high
+
+
+def test_task_priority_orders_across_jobs_of_equal_priority(farm):
+    w = farm.worker()
+    _, (older,) = farm.job(priority=50, tasks=[("older", "blender", 50)])
+    _, (urgent,) = farm.job(priority=50, tasks=[("urgent", "blender", 80)])
+    assert farm.pick(w) == urgent
+
+
+def test_task_priority_across_types_within_a_job(farm):
+    w = farm.worker()
+    _, (render, video) = farm.job(tasks=[("r", "blender", 50), ("v", "ffmpeg", 70)])
+    assert farm.pick(w) == video
+
+
+def test_ties_go_to_the_oldest_task(farm):
+    w = farm.worker()
+    _, (a, b) = farm.job(tasks=[("a", "blender", 50), ("b", "misc", 50)])
+    _, (c,) = farm.job()
+    assert farm.pick(w) == a
+    farm.status(a, "completed")
+    assert farm.pick(w) == b
+    farm.status(b, "completed")
+    assert farm.pick(w) == c
+
+
+def test_already_active_task_is_handed_out_again(farm):
+    w = farm.worker()
+    _, (t, u) = farm.job(tasks=[("t", "blender", 50), ("u", "blender", 50)])
+    task_db.assign(farm.conn, u, w)
+    farm.status(u, "active")
+    assert scheduling.already_active_task(farm.conn, w) == u
+    assert scheduling.already_active_task(farm.conn, farm.worker()) is None
