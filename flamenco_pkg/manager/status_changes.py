@@ -8,8 +8,6 @@ which are written and sent after the commit.
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
-
 from flamenco_pkg.api.statuses import TaskStatus
 
 from . import events, states
@@ -43,11 +41,12 @@ def change_job_status(conn: sqlite3.Connection, changes: Changes, job_id: int, n
 
 
 def change_task_status(conn: sqlite3.Connection, changes: Changes, task: sqlite3.Row, new_status: str,
-                       *, activity: str | None = None) -> None:
+                       *, activity: str | None = None, cascade: bool = True) -> None:
     """One task's status change, with its log line, event and job cascade.
 
     The cascade runs even when the status did not really change, as upstream
-    does, so a job stuck in pause-requested still settles.
+    does, so a job stuck in pause-requested still settles. `cascade=False` is
+    for callers that decide the job's status themselves.
     """
     old = task["status"]
     if old != new_status:
@@ -61,24 +60,13 @@ def change_task_status(conn: sqlite3.Connection, changes: Changes, task: sqlite3
         events.task_updated(changes, task_db.fetch_by_id(conn, task["id"]), previous_status=old)
     elif activity is not None:
         task_db.set_activity(conn, task["id"], activity)
+    if not cascade:
+        return
     job = job_db.fetch_by_id(conn, task["job_id"])
     counts = job_db.task_status_counts(conn, task["job_id"])
-    decision = states.job_status_after_task_change(job["status"], new_status, _expand(counts))
+    decision = states.job_status_after_task_change_counts(job["status"], new_status, counts)
     if decision is not None:
         change_job_status(conn, changes, task["job_id"], decision.status, decision.reason)
-
-
-def _expand(counts: Counter) -> dict[int, str]:
-    """A status-count summary in the {id: status} shape states.py reads.
-
-    The ids are synthetic: job_status_after_task_change only looks at the
-    multiset of statuses, and this avoids loading every task of a big job.
-    """
-    out: dict[int, str] = {}
-    for status, n in counts.items():
-        start = len(out)
-        out.update({start + i: status for i in range(n)})
-    return out
 
 
 def return_worker_tasks(conn: sqlite3.Connection, changes: Changes, worker: sqlite3.Row, reason: str) -> None:
@@ -115,8 +103,8 @@ def worker_failed_task(conn: sqlite3.Connection, changes: Changes, task: sqlite3
             change_task_status(conn, changes, other, states.returned_task_status(other["job_status"]),
                                activity=f"Returned to the pool: {verdict.block_reason}"[:255])
     changes.log(task["job_uuid"], task["uuid"], verdict.log_line)
-    change_task_status(conn, changes, task_db.fetch_by_id(conn, task["id"]), verdict.task_status)
+    change_task_status(conn, changes, task_db.fetch_by_id(conn, task["id"]), verdict.task_status,
+                       cascade=not verdict.fail_job)
     if verdict.fail_job:
-        job = job_db.fetch_by_id(conn, job["id"])
         changes.log(task["job_uuid"], task["uuid"], f"job failed: {verdict.job_reason}")
         change_job_status(conn, changes, job["id"], "failed", verdict.job_reason or "")
