@@ -18,7 +18,7 @@ from flamenco_pkg.api import spec as api_spec
 from flamenco_pkg.api.validation import RequestInvalid, RequestValidator
 
 from .context import Manager
-from .routes import jobs, meta, worker
+from .routes import route_modules
 from .routes.common import ApiError, ApiRequest, Reply
 from .worker_auth import authenticate
 
@@ -26,7 +26,16 @@ log = logging.getLogger("flamenco.http")
 
 Handler = Callable[[Manager, ApiRequest], Any]
 
-HANDLERS: dict[str, Handler] = {**meta.HANDLERS, **jobs.HANDLERS, **worker.HANDLERS}
+
+
+def all_handlers() -> dict[str, Handler]:
+    handlers: dict[str, Handler] = {}
+    for module in route_modules():
+        for op_id, handler in getattr(module, "HANDLERS", {}).items():
+            if op_id in handlers:
+                raise RuntimeError(f"two handlers for {op_id}")
+            handlers[op_id] = handler
+    return handlers
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> bottle.HTTPResponse:
@@ -94,11 +103,16 @@ def _client_address(req: bottle.BaseRequest) -> str:
 def build_app(manager: Manager) -> bottle.Bottle:
     app = bottle.Bottle(catchall=False)
     validator = RequestValidator(api_spec.load_spec())
+    handlers = all_handlers()
     for op in api_spec.route_table():
-        handler = HANDLERS.get(op.operation_id)
+        handler = handlers.get(op.operation_id)
         if handler is None:
             continue
         app.route(op.bottle_path, method=op.method, callback=_endpoint(manager, validator, op, handler))
+
+    for module in route_modules():
+        if hasattr(module, "mount"):
+            module.mount(app, manager)
 
     @app.get("/api/v3/openapi3.json")
     def openapi_json() -> bottle.HTTPResponse:

@@ -99,9 +99,13 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     except OSError as exc:
         print(f"flamenco-manager: cannot listen on {config.listen}: {exc}", file=sys.stderr)
         return 1
+    from .loops import start_all
+
+    loops = start_all(manager)
     shown = "localhost" if host in ("0.0.0.0", "::", "") else host
     log.info("Flamenco Manager %s is listening on http://%s:%d/ (database %s)",
              __version__, shown, server.server_port, manager.db.path)
+    import gevent
     import gevent.event
 
     stop = gevent.event.Event()
@@ -109,6 +113,7 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
         gevent.signal_handler(sig, stop.set)
     stop.wait()
     log.info("shutting down")
+    gevent.killall(loops, timeout=5)
     server.stop(timeout=5)
     manager.db.checkpoint()
     manager.db.close()
