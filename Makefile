@@ -1,10 +1,13 @@
-# Build and test the farm. `make` builds both zipapps; `make test` runs every test.
+# Build and test the farm. `make` builds the web app, the add-on and both zipapps; `make test` runs every test.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+WEBAPP_DIST := flamenco_pkg/webapp_dist/index.html
+ADDON_ZIP := flamenco-addon.zip
+PKG_SOURCES := $(shell find flamenco_pkg -type f -not -path '*/__pycache__/*' -not -path 'flamenco_pkg/webapp_dist/*' -not -path 'flamenco_pkg/manager/addon_dist/*')
 
-.PHONY: all venv zipapps test test-unit test-integration bench run clean
+.PHONY: all venv webapp addon zipapps test test-unit bench run clean
 
 all: zipapps
 
@@ -16,9 +19,26 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The web UI (Vue 3 + Vite), built into the package so the Manager zipapp carries it.
+webapp: $(WEBAPP_DIST)
+
+$(WEBAPP_DIST): $(shell test -d webapp && find webapp -type f -not -path 'webapp/node_modules/*' -not -path 'webapp/dist/*')
+	@if [ -f webapp/package.json ]; then \
+		cd webapp && npm ci --no-audit --no-fund && npm run build; \
+	else \
+		mkdir -p flamenco_pkg/webapp_dist && echo '<!doctype html><title>Flamenco</title><p>The web UI is not built into this Manager.</p>' > $(WEBAPP_DIST); \
+	fi
+
+# The Blender add-on zip, also embedded in the Manager to serve at /flamenco-addon.zip.
+addon: $(ADDON_ZIP)
+
+$(ADDON_ZIP): $(STAMP) $(shell test -d addon && find addon -type f -not -path '*/__pycache__/*')
+	@if [ -f addon/build_addon.py ]; then $(PY) addon/build_addon.py; fi
+	@touch $(ADDON_ZIP)
+
 zipapps: flamenco-manager.pyz flamenco-worker.pyz
 
-flamenco-manager.pyz flamenco-worker.pyz: $(STAMP) build_zipapp.py pyproject.toml $(shell find flamenco_pkg -type f -not -path '*/__pycache__/*')
+flamenco-manager.pyz flamenco-worker.pyz: $(STAMP) $(WEBAPP_DIST) $(ADDON_ZIP) build_zipapp.py pyproject.toml $(PKG_SOURCES)
 	$(PY) build_zipapp.py
 
 test: $(STAMP) zipapps
@@ -30,8 +50,8 @@ test-unit: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
-run: $(STAMP)
+run: $(STAMP) $(WEBAPP_DIST) $(ADDON_ZIP)
 	$(PY) flamenco.py farm
 
 clean:
-	rm -rf build dist *.pyz .pytest_cache
+	rm -rf build dist *.pyz $(ADDON_ZIP) flamenco_pkg/webapp_dist flamenco_pkg/manager/addon_dist .pytest_cache

@@ -94,3 +94,33 @@ def worker_updated(changes: Changes, worker: sqlite3.Row, *, previous_status: st
     if worker["deleted_at"]:
         payload["deleted_at"] = api_time(worker["deleted_at"])
     changes.add("/workers", "/workers", payload)
+
+
+def job_deleted(changes: Changes, job_uuid: str) -> None:
+    """The job and its files are gone; only `id` and `was_deleted` carry meaning."""
+    changes.add("/jobs", "/jobs", {
+        "id": job_uuid, "updated": "0001-01-01T00:00:00Z", "status": "canceled", "type": "",
+        "priority": 0, "refresh_tasks": False, "steps_completed": 0, "steps_total": 0, "was_deleted": True})
+
+
+def last_rendered(changes: Changes, job_uuid: str, thumbnail: dict[str, Any]) -> None:
+    """New preview images of a job: to its own room and the global one."""
+    payload = {"job_id": job_uuid, "thumbnail": thumbnail}
+    changes.add("/last-rendered", f"/jobs/{job_uuid}/last-rendered", payload)
+    changes.add("/last-rendered", "/last-rendered", payload)
+
+
+def worker_tag_updated(changes: Changes, tag: dict[str, Any], *, was_deleted: bool = False) -> None:
+    payload: dict[str, Any] = {"tag": tag}
+    if was_deleted:
+        payload["was_deleted"] = True
+    changes.add("/workertags", "/workertags", payload)
+
+
+def farm_status(changes: Changes, status: str) -> None:
+    changes.add("/status", "/status", {"status": status})
+
+
+def lifecycle(changes: Changes, kind: str) -> None:
+    """`manager-startup` or `manager-shutdown`."""
+    changes.add("/lifecycle", "/lifecycle", {"type": kind})
