@@ -235,3 +235,10 @@ def assert_matches_upstream(method: str, path: str, status: int, body: Any) -> N
 def assert_matches_own(method: str, path: str, status: int, body: Any) -> None:
     """Assert a response fits our own OpenAPI spec."""
     own_checker().check(method, path, status, body)
+
+
+def assert_matches_upstream_schema(schema_name: str, body: Any) -> None:
+    """Assert a payload (e.g. a Socket.IO event) fits a named upstream component schema."""
+    checker = upstream_checker()
+    schema = checker.spec["components"]["schemas"][schema_name]
+    checker._validate(schema, body, f"schema {schema_name}")

@@ -77,11 +77,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(config, config_path: Path, scripts: str | None) -> int:
+    import socketio
     from gevent.pywsgi import WSGIServer
+    from geventwebsocket.handler import WebSocketHandler
 
     from .app import build_app
     from .config import listen_host_port
     from .context import open_manager
+    from .events import Changes, lifecycle
+    from .live import create_server
     from .db.connection import DatabaseError
     from .startup import check_stuck_jobs
 
@@ -93,7 +97,9 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
         return 1
     check_stuck_jobs(manager)
     host, port = listen_host_port(config)
-    server = WSGIServer((host, port), build_app(manager), log=None, error_log=logging.getLogger("flamenco.http"))
+    wsgi = socketio.WSGIApp(create_server(manager.broker), build_app(manager))
+    server = WSGIServer((host, port), wsgi, log=None, error_log=logging.getLogger("flamenco.http"),
+                        handler_class=WebSocketHandler)
     try:
         server.start()
     except OSError as exc:
@@ -108,11 +114,17 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     import gevent
     import gevent.event
 
+    started = Changes()
+    lifecycle(started, "manager-startup")
+    manager.publish(started)
     stop = gevent.event.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, stop.set)
     stop.wait()
     log.info("shutting down")
+    stopping = Changes()
+    lifecycle(stopping, "manager-shutdown")
+    manager.publish(stopping)
     gevent.killall(loops, timeout=5)
     server.stop(timeout=5)
     manager.db.checkpoint()

@@ -197,6 +197,11 @@ class Config:
     shaman: ShamanConfig = field(default_factory=ShamanConfig)
     task_timeout: timedelta = timedelta(minutes=10)
     worker_timeout: timedelta = timedelta(minutes=1)
+    # How often the timeout checker and the sleep scheduler run (ours; upstream
+    # hard-codes a minute). The timeout checker waits five intervals after
+    # start-up, so Workers can reconnect after a Manager restart.
+    timeout_check_interval: timedelta = timedelta(minutes=1)
+    sleep_check_interval: timedelta = timedelta(minutes=1)
     blocklist_threshold: int = 3
     task_fail_after_softfail_count: int = 3
     mqtt: MQTTConfig = field(default_factory=MQTTConfig)
@@ -456,6 +461,8 @@ def _check(cfg: Config, reader: _Reader) -> None:
         "database_check_period": cfg.database_check_period,
         "task_timeout": cfg.task_timeout,
         "worker_timeout": cfg.worker_timeout,
+        "timeout_check_interval": cfg.timeout_check_interval,
+        "sleep_check_interval": cfg.sleep_check_interval,
         "shaman.garbageCollect.period": cfg.shaman.garbage_collect.period,
         "shaman.garbageCollect.maxAge": cfg.shaman.garbage_collect.max_age,
     }

@@ -6,6 +6,8 @@ import contextlib
 import logging
 import sqlite3
 import threading
+
+import gevent.queue
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,8 @@ class Manager:
     task_logs: TaskLogs
     broker: EventBroker = field(default_factory=EventBroker)
     variables: Variables = None  # type: ignore[assignment]  # built from config in __post_init__
+    # Jobs whose deletion was requested, for the job deleter loop (it also rescans).
+    deletion_queue: gevent.queue.Queue = field(default_factory=lambda: gevent.queue.Queue(100))
     # Serialises "give me a task" and "may I keep running", as upstream does.
     scheduler_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -119,3 +119,19 @@ def worker_summary(row: sqlite3.Row) -> dict[str, Any]:
     if row["last_seen_at"]:
         out["last_seen"] = api_time(row["last_seen_at"])
     return out
+
+
+def tag(row: sqlite3.Row) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": row["uuid"], "name": row["name"]}
+    if row["description"]:
+        out["description"] = row["description"]
+    return out
+
+
+def worker_task(row: sqlite3.Row) -> dict[str, Any]:
+    """WorkerTask: a task summary plus its job, as shown on a worker's page."""
+    return {
+        "id": row["uuid"], "name": row["name"], "status": row["status"], "index_in_job": row["index_in_job"],
+        "priority": row["priority"], "task_type": row["type"], "updated": api_time(row["updated_at"]),
+        "steps_completed": row["steps_completed"], "steps_total": row["steps_total"], "job_id": row["job_uuid"],
+    }

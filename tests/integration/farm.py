@@ -64,6 +64,9 @@ class Api:
     def post(self, path: str, json: Any = None, **kw: Any) -> requests.Response:
         return self.call("POST", path, json=json, **kw)
 
+    def put(self, path: str, json: Any = None, **kw: Any) -> requests.Response:
+        return self.call("PUT", path, json=json, **kw)
+
     def delete(self, path: str, json: Any = None, **kw: Any) -> requests.Response:
         return self.call("DELETE", path, json=json, **kw)
 

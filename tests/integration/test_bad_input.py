@@ -129,3 +129,47 @@ def test_worker_endpoints_refuse_bad_input(manager, api, farm):
 
     other = ScriptedWorker(manager.url, name="other").start()
     expect_refused(manager, lambda: other.update(task_id, taskStatus="completed", log="not mine"), 409)
+
+
+def control_cases(job_id: str, worker_id: str) -> list[tuple[str, str, object, int]]:
+    return [
+        ("POST", f"/api/v3/jobs/{job_id}/setstatus", {"status": "exploded", "reason": "x"}, 400),
+        ("POST", f"/api/v3/jobs/{job_id}/setstatus", {"reason": "no status"}, 400),
+        ("POST", f"/api/v3/jobs/{NIL}/setstatus", {"status": "canceled", "reason": "x"}, 404),
+        ("POST", f"/api/v3/jobs/{job_id}/setpriority", {"priority": -1}, 400),
+        ("POST", f"/api/v3/jobs/{NIL}/setpriority", {"priority": 10}, 404),
+        ("POST", f"/api/v3/jobs/{job_id}/settag", {"id": NIL}, 406),
+        ("GET", "/api/v3/jobs/not-a-uuid/blocklist", None, 400),
+        ("DELETE", f"/api/v3/jobs/{job_id}/blocklist", [], 400),
+        ("DELETE", f"/api/v3/jobs/{job_id}/blocklist", [{"worker_id": worker_id}], 400),
+        ("DELETE", f"/api/v3/jobs/{NIL}", None, 404),
+        ("DELETE", "/api/v3/jobs/not-a-uuid", None, 400),
+        ("GET", f"/api/v3/jobs/{NIL}/what-would-delete-do", None, 404),
+        ("DELETE", "/api/v3/jobs/mass-delete", {}, 400),
+        ("DELETE", "/api/v3/jobs/mass-delete", {"last_updated_max": "yesterday"}, 400),
+        ("DELETE", "/api/v3/jobs/mass-delete", {"last_updated_max": "1999-01-01T00:00:00Z"}, 416),
+        ("POST", f"/api/v3/tasks/{NIL}/setstatus", {"status": "queued", "reason": "x"}, 404),
+        ("GET", "/api/v3/worker-mgt/workers/not-a-uuid", None, 400),
+        ("GET", f"/api/v3/worker-mgt/workers/{NIL}", None, 404),
+        ("DELETE", f"/api/v3/worker-mgt/workers/{NIL}", None, 404),
+        ("POST", f"/api/v3/worker-mgt/workers/{worker_id}/setstatus", {"status": "flying", "is_lazy": True}, 400),
+        ("POST", f"/api/v3/worker-mgt/workers/{worker_id}/setstatus", {"status": "restart", "is_lazy": True}, 412),
+        ("POST", f"/api/v3/worker-mgt/workers/{worker_id}/settags", {"tag_ids": "gpu"}, 400),
+        ("POST", f"/api/v3/worker-mgt/workers/{NIL}/settags", {"tag_ids": []}, 404),
+        ("POST", f"/api/v3/worker-mgt/workers/{worker_id}/sleep-schedule",
+         {"is_active": True, "days_of_week": "", "start_time": "25:99", "end_time": ""}, 400),
+        ("POST", f"/api/v3/worker-mgt/workers/{NIL}/sleep-schedule",
+         {"is_active": True, "days_of_week": "", "start_time": "", "end_time": ""}, 404),
+        ("GET", "/api/v3/worker-mgt/workers/not-a-uuid/sleep-schedule", None, 400),
+        ("POST", "/api/v3/worker-mgt/tags", {"description": "no name"}, 400),
+        ("POST", "/api/v3/worker-mgt/tags", {"name": "   "}, 400),
+        ("GET", f"/api/v3/worker-mgt/tag/{NIL}", None, 404),
+        ("PUT", f"/api/v3/worker-mgt/tag/{NIL}", {"name": "x"}, 404),
+        ("DELETE", f"/api/v3/worker-mgt/tag/{NIL}", None, 404),
+        ("DELETE", "/api/v3/worker-mgt/tag/not-a-uuid", None, 400),
+    ]
+
+
+def test_control_endpoints_refuse_bad_input(manager, api, farm):
+    for method, path, body, status in control_cases(farm["job"]["id"], farm["worker"].uuid):
+        expect_refused(manager, lambda: api.call(method, path, json=body), status)

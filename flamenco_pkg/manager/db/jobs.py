@@ -90,3 +90,43 @@ def task_status_counts(conn: sqlite3.Connection, job_id: int) -> Counter:
 
 def distinct_statuses(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in conn.execute("SELECT DISTINCT status FROM jobs")]
+
+
+def set_priority(conn: sqlite3.Connection, job_id: int, priority: int) -> None:
+    conn.execute("UPDATE jobs SET priority = ?, updated_at = ? WHERE id = ?", (priority, utcnow(), job_id))
+
+
+def set_worker_tag(conn: sqlite3.Connection, job_id: int, tag_id: int | None) -> None:
+    conn.execute("UPDATE jobs SET worker_tag_id = ?, updated_at = ? WHERE id = ?", (tag_id, utcnow(), job_id))
+
+
+def request_deletion(conn: sqlite3.Connection, job_id: int) -> None:
+    now = utcnow()
+    conn.execute("UPDATE jobs SET delete_requested_at = ?, updated_at = ? WHERE id = ?", (now, now, job_id))
+
+
+def ids_updated_before(conn: sqlite3.Connection, moment: str) -> list[int]:
+    return [r[0] for r in conn.execute(
+        "SELECT id FROM jobs WHERE updated_at <= ? ORDER BY id", (moment,))]
+
+
+def deletion_requested(conn: sqlite3.Connection, limit: int = 100) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.delete_requested_at IS NOT NULL "
+        "ORDER BY j.delete_requested_at LIMIT ?", (limit,)).fetchall()
+
+
+def delete(conn: sqlite3.Connection, job_id: int) -> None:
+    conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+
+def blocklist(conn: sqlite3.Connection, job_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        """SELECT w.uuid AS worker_uuid, w.name AS worker_name, b.task_type FROM job_blocks b
+           JOIN workers w ON w.id = b.worker_id WHERE b.job_id = ? ORDER BY b.id""", (job_id,)).fetchall()
+
+
+def remove_block(conn: sqlite3.Connection, job_id: int, worker_uuid: str, task_type: str) -> None:
+    conn.execute(
+        """DELETE FROM job_blocks WHERE job_id = ? AND task_type = ?
+           AND worker_id = (SELECT id FROM workers WHERE uuid = ?)""", (job_id, task_type, worker_uuid))

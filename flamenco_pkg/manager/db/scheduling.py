@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 RUNNABLE_JOBS = """
 SELECT j.id, j.priority FROM jobs j
-WHERE j.status IN ('queued', 'active')
+WHERE j.status IN ('queued', 'active') AND j.delete_requested_at IS NULL
   AND (j.worker_tag_id IS NULL OR j.worker_tag_id IN (
         SELECT worker_tag_id FROM worker_tag_membership WHERE worker_id = :worker))
 ORDER BY j.priority DESC, j.id ASC

@@ -144,3 +144,10 @@ def steps_follow_status(conn: sqlite3.Connection, job_id: int) -> None:
     conn.execute(
         """UPDATE tasks SET steps_completed = CASE status WHEN 'completed' THEN steps_total ELSE 0 END
            WHERE job_id = ? AND status IN ('completed', 'queued')""", (job_id,))
+
+
+def timed_out(conn: sqlite3.Connection, touched_before: str) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"""SELECT {TASK_COLUMNS} FROM {TASK_FROM}
+            WHERE t.status = 'active' AND t.last_touched_at IS NOT NULL AND t.last_touched_at <= ?""",
+        (touched_before,)).fetchall()

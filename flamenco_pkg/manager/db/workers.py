@@ -115,3 +115,54 @@ def ids_by_uuid(conn: sqlite3.Connection, uuids: Iterable[str]) -> dict[str, int
 
 def statuses_for_farm(conn: sqlite3.Connection) -> list[tuple[str, bool]]:
     return [(r[0], bool(r[1])) for r in conn.execute("SELECT status, deleted_at IS NOT NULL FROM workers")]
+
+
+def soft_delete(conn: sqlite3.Connection, worker_id: int) -> None:
+    now = utcnow()
+    conn.execute("UPDATE workers SET deleted_at = ?, updated_at = ? WHERE id = ?", (now, now, worker_id))
+
+
+def timed_out(conn: sqlite3.Connection, seen_before: str) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"""SELECT {WORKER_COLUMNS} FROM workers WHERE deleted_at IS NULL AND status NOT IN ('error', 'offline', '')
+            AND last_seen_at <= ?""", (seen_before,)).fetchall()
+
+
+def last_task(conn: sqlite3.Connection, worker_id: int) -> sqlite3.Row | None:
+    """The worker's active task, else the one it touched last."""
+    return conn.execute(
+        """SELECT t.uuid, t.name, t.status, t.index_in_job, t.priority, t.type, t.updated_at,
+                  t.steps_completed, t.steps_total, j.uuid AS job_uuid
+           FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.worker_id = ?
+           ORDER BY t.status = 'active' DESC, t.last_touched_at DESC LIMIT 1""", (worker_id,)).fetchone()
+
+
+def fetch_schedule(conn: sqlite3.Connection, worker_id: int) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT worker_id, is_active, days_of_week, start_time, end_time, next_check FROM sleep_schedules "
+        "WHERE worker_id = ?", (worker_id,)).fetchone()
+
+
+def save_schedule(conn: sqlite3.Connection, worker_id: int, *, is_active: bool, days_of_week: str,
+                  start_time: str, end_time: str, next_check: str | None) -> None:
+    now = utcnow()
+    conn.execute(
+        """INSERT INTO sleep_schedules (created_at, updated_at, worker_id, is_active, days_of_week, start_time,
+                                        end_time, next_check)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (worker_id) DO UPDATE SET updated_at = excluded.updated_at, is_active = excluded.is_active,
+               days_of_week = excluded.days_of_week, start_time = excluded.start_time,
+               end_time = excluded.end_time, next_check = excluded.next_check""",
+        (now, now, worker_id, int(is_active), days_of_week, start_time, end_time, next_check))
+
+
+def set_schedule_next_check(conn: sqlite3.Connection, worker_id: int, next_check: str | None) -> None:
+    conn.execute("UPDATE sleep_schedules SET next_check = ? WHERE worker_id = ?", (next_check, worker_id))
+
+
+def schedules_due(conn: sqlite3.Connection, now: str) -> list[sqlite3.Row]:
+    return conn.execute(
+        """SELECT s.worker_id, s.is_active, s.days_of_week, s.start_time, s.end_time, s.next_check
+           FROM sleep_schedules s JOIN workers w ON w.id = s.worker_id
+           WHERE s.is_active = 1 AND w.deleted_at IS NULL
+             AND (s.next_check IS NULL OR s.next_check = '' OR s.next_check <= ?)""", (now,)).fetchall()

@@ -1,0 +1,93 @@
+"""Deleting jobs: the request (marks the job) and the work (files, then rows).
+
+Files go first: if removing them fails, the job row stays and a later rescan
+tries again, so nothing is left half-deleted without a record.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import gevent.queue
+
+from . import config as config_mod
+from . import events, storage
+from .context import Manager
+from .db import jobs as job_db
+from .db.connection import to_db_time
+
+log = logging.getLogger("flamenco.jobdeleter")
+
+
+def request_deletion(manager: Manager, job_ids: list[int]) -> None:
+    """Mark jobs for deletion, tell the clients, and queue them for the deleter."""
+    with manager.change() as (conn, changes):
+        for job_id in job_ids:
+            job_db.request_deletion(conn, job_id)
+            events.job_updated(changes, job_db.fetch_by_id(conn, job_id))
+    for job_id in job_ids:
+        try:
+            manager.deletion_queue.put_nowait(job_id)
+        except gevent.queue.Full:
+            log.info("job deletion queue is full; the periodic rescan will pick up job %d", job_id)
+
+
+def round_up_to_second(moment: datetime) -> datetime:
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return moment
+
+
+def jobs_updated_up_to(manager: Manager, moment: datetime) -> list[int]:
+    """Ids of jobs last updated at or before `moment` (rounded up to a whole second)."""
+    limit = to_db_time(round_up_to_second(moment.astimezone(timezone.utc)))
+    with manager.db.tx() as conn:
+        return job_db.ids_updated_before(conn, limit)
+
+
+def checkout_dir(manager: Manager, checkout_id: str) -> Path | None:
+    """The Shaman checkout of a job, if Shaman is on and the job has one."""
+    cfg = manager.config
+    if not (cfg.shaman.enabled and checkout_id and cfg.shared_storage_path):
+        return None
+    root = Path(config_mod.effective_storage_path(cfg))
+    return storage.inside(root, checkout_id)
+
+
+def delete_job(manager: Manager, job_id: int) -> bool:
+    """Remove a job's files and rows. False when it must be retried later."""
+    with manager.db.tx() as conn:
+        job = job_db.fetch_by_id(conn, job_id)
+    if job is None:
+        return True
+    try:
+        checkout = checkout_dir(manager, job["storage_shaman_checkout_id"])
+        if checkout is not None:
+            _remove_tree(checkout, keep=Path(config_mod.effective_storage_path(manager.config)))
+        job_dir = storage.inside(manager.task_logs.root, storage.job_dir_rel(job["uuid"]))
+        _remove_tree(job_dir, keep=manager.task_logs.root)
+    except (OSError, storage.UnsafePath) as exc:
+        log.error("cannot remove the files of job %s, will retry later: %s", job["uuid"], exc)
+        return False
+    with manager.change() as (conn, changes):
+        job_db.delete(conn, job_id)
+        events.job_deleted(changes, job["uuid"])
+    log.info('deleted job %s "%s"', job["uuid"], job["name"])
+    return True
+
+
+def _remove_tree(path: Path, keep: Path) -> None:
+    """Remove `path`, then its parent if that is now empty and not `keep` itself."""
+    if path.exists():
+        shutil.rmtree(path)
+    parent = path.parent
+    if parent != keep.resolve() and parent.exists() and not any(parent.iterdir()):
+        parent.rmdir()
+
+
+def pending(manager: Manager) -> list[int]:
+    with manager.db.tx() as conn:
+        return [row["id"] for row in job_db.deletion_requested(conn)]

@@ -1,0 +1,44 @@
+"""Broadcasts the farm status when it changes (checked every 30 s and after status events)."""
+
+from __future__ import annotations
+
+import logging
+
+import gevent
+import gevent.event
+
+from .. import events
+from ..events import Changes
+
+log = logging.getLogger("flamenco.farmstatus")
+
+INTERVAL_SECONDS = 30.0
+
+
+def run(manager, poke: gevent.event.Event) -> None:
+    last = "starting"
+    gevent.sleep(1)
+    while True:
+        try:
+            status = manager.farm_status()
+            if status != last:
+                log.info("farm status: %s", status)
+                changes = Changes()
+                events.farm_status(changes, status)
+                manager.publish(changes)
+                last = status
+        except Exception:  # noqa: BLE001
+            log.exception("farm status check failed")
+        poke.clear()
+        poke.wait(timeout=INTERVAL_SECONDS)
+
+
+def start(manager) -> gevent.Greenlet:
+    poke = gevent.event.Event()
+
+    def on_event(event: str, _room: str, payload: dict) -> None:
+        if event in ("/jobs", "/workers") and "previous_status" in payload:
+            poke.set()
+
+    manager.broker.subscribers.append(on_event)
+    return gevent.spawn(run, manager, poke)
