@@ -52,10 +52,9 @@ def change_task_status(conn: sqlite3.Connection, changes: Changes, task: sqlite3
     if old != new_status:
         task_db.set_status(conn, task["id"], new_status, activity)
         if new_status == TaskStatus.COMPLETED:
-            task_db.fill_steps(conn, [task["id"]])
+            task_db.set_steps(conn, task["id"], task["job_id"], task["steps_completed"], task["steps_total"])
         elif new_status == TaskStatus.QUEUED:
-            task_db.reset_steps(conn, [task["id"]])
-        job_db.recompute_steps(conn, task["job_id"])
+            task_db.set_steps(conn, task["id"], task["job_id"], task["steps_completed"], 0)
         changes.log(task["job_uuid"], task["uuid"], f"task changed status {old} -> {new_status}")
         events.task_updated(changes, task_db.fetch_by_id(conn, task["id"]), previous_status=old)
     elif activity is not None:

@@ -78,17 +78,12 @@ def set_activity(conn: sqlite3.Connection, task_id: int, activity: str) -> None:
     conn.execute("UPDATE tasks SET activity = ?, updated_at = ? WHERE id = ?", (activity[:255], utcnow(), task_id))
 
 
-def set_steps(conn: sqlite3.Connection, task_id: int, steps_completed: int) -> None:
-    conn.execute("UPDATE tasks SET steps_completed = ?, updated_at = ? WHERE id = ?",
-                 (steps_completed, utcnow(), task_id))
-
-
-def fill_steps(conn: sqlite3.Connection, task_ids: Iterable[int]) -> None:
-    conn.executemany("UPDATE tasks SET steps_completed = steps_total WHERE id = ?", [(i,) for i in task_ids])
-
-
-def reset_steps(conn: sqlite3.Connection, task_ids: Iterable[int]) -> None:
-    conn.executemany("UPDATE tasks SET steps_completed = 0 WHERE id = ?", [(i,) for i in task_ids])
+def set_steps(conn: sqlite3.Connection, task_id: int, job_id: int, old: int, new: int) -> None:
+    """A task's progress; the job's sum moves by the difference (no rescan of big jobs)."""
+    now = utcnow()
+    conn.execute("UPDATE tasks SET steps_completed = ?, updated_at = ? WHERE id = ?", (new, now, task_id))
+    conn.execute("UPDATE jobs SET steps_completed = steps_completed + ?, updated_at = ? WHERE id = ?",
+                 (new - old, now, job_id))
 
 
 def assign(conn: sqlite3.Connection, task_id: int, worker_id: int) -> None:

@@ -96,8 +96,7 @@ def task_update(m: Manager, r: ApiRequest) -> Reply:
         if "steps_completed" in body:
             steps = max(0, min(int(body["steps_completed"]), task["steps_total"]))
             if steps != task["steps_completed"]:
-                task_db.set_steps(conn, task["id"], steps)
-                job_db.recompute_steps(conn, task["job_id"])
+                task_db.set_steps(conn, task["id"], task["job_id"], task["steps_completed"], steps)
                 events.task_updated(changes, task_db.fetch_by_id(conn, task["id"]))
                 events.job_updated(changes, job_db.fetch_by_id(conn, task["job_id"]))
         task_db.touch(conn, task["id"])
