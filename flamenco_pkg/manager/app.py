@@ -68,10 +68,13 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
     def endpoint(**path: str) -> bottle.HTTPResponse:
         req = bottle.request
         try:
+            body = _request_body(req)
             valid = validator.validate(
                 op.operation_id, path=path, query=dict(req.query.items()), headers=req.headers,
-                content_type=req.content_type or None, body=req.body.read() if req.content_length else b"",
+                content_type=req.content_type or None, body=body,
             )
+        except ApiError as exc:
+            return _error(exc.status, exc.message)
         except RequestInvalid as exc:
             return _json(400, {"message": exc.message})
         api_req = ApiRequest(path=valid.path, query=valid.query, body=valid.body, headers=req.headers,
@@ -91,6 +94,30 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
 
     endpoint.__name__ = op.operation_id
     return endpoint
+
+
+MAX_JSON_BODY = 64 * 1024 * 1024
+
+
+def _request_body(req: bottle.BaseRequest) -> Any:
+    """JSON bodies as bytes; binary ones (images, Shaman uploads) as the unread stream.
+
+    Reads `wsgi.input` directly: the server has already undone any chunked
+    transfer encoding, which Bottle's own body parsing would try again.
+    """
+    stream = req.environ["wsgi.input"]
+    chunked = "chunked" in req.environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    length = req.content_length
+    if length <= 0 and not chunked:
+        return b""
+    if "json" in (req.content_type or "").lower():
+        if length > MAX_JSON_BODY:
+            raise ApiError(413, f"request body is larger than {MAX_JSON_BODY} bytes")
+        data = stream.read(MAX_JSON_BODY + 1) if chunked else stream.read(length)
+        if len(data) > MAX_JSON_BODY:
+            raise ApiError(413, f"request body is larger than {MAX_JSON_BODY} bytes")
+        return data
+    return stream
 
 
 def _client_address(req: bottle.BaseRequest) -> str:

@@ -36,6 +36,8 @@ class Manager:
     variables: Variables = None  # type: ignore[assignment]  # built from config in __post_init__
     # Jobs whose deletion was requested, for the job deleter loop (it also rescans).
     deletion_queue: gevent.queue.Queue = field(default_factory=lambda: gevent.queue.Queue(100))
+    # Uploaded preview images waiting for the thumbnail loop (upstream: 3; full = 429).
+    last_rendered_queue: gevent.queue.Queue = field(default_factory=lambda: gevent.queue.Queue(3))
     # Serialises "give me a task" and "may I keep running", as upstream does.
     scheduler_lock: threading.Lock = field(default_factory=threading.Lock)
 

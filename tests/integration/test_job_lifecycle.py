@@ -111,3 +111,15 @@ def test_late_update_for_requeued_task_is_refused(manager, api):
     assert late.status_code == 409
     assert late.json()["code"] == 409
     assert api.get(f"/api/v3/tasks/{task['uuid']}").json()["status"] == "queued"
+
+
+def test_chunked_request_body_is_accepted(manager, api):
+    import json as jsonlib
+
+    body = jsonlib.dumps({"name": "chunky", "type": "echo-sleep-test", "priority": 50,
+                          "submitter_platform": "linux", "settings": {"message": "hi"}}).encode()
+    pieces = (body[i:i + 7] for i in range(0, len(body), 7))  # a generator: requests sends it chunked
+    resp = api.session.post(manager.url + "/api/v3/jobs", data=pieces,
+                            headers={"Content-Type": "application/json"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["name"] == "chunky"

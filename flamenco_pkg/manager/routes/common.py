@@ -37,3 +37,14 @@ class ApiRequest:
 
 
 NO_CONTENT = Reply(204)
+
+
+def read_body(body: Any, limit: int) -> bytes:
+    """The bytes of a binary request body (bytes or a stream), refusing more than `limit`."""
+    if isinstance(body, (bytes, bytearray)):
+        data = bytes(body)
+    else:
+        data = body.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(413, f"request body is larger than {limit} bytes")
+    return data
