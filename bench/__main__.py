@@ -1,10 +1,11 @@
 """`make bench`: run every benchmark and print its figures."""
 
-from bench import bench_scheduler
+from bench import bench_scheduler, bench_webui
 
 
 def main() -> None:
     bench_scheduler.main()
+    bench_webui.main()
 
 
 if __name__ == "__main__":

@@ -38,3 +38,16 @@ def test_farm_status_follows_workers_and_jobs(manager, api):
     assert api.get("/api/v3/status").json() == {"status": "waiting"}
     worker.ask_task()
     assert api.get("/api/v3/status").json() == {"status": "active"}
+
+
+def test_job_tasks_can_be_paged(manager, api):
+    job = api.post("/api/v3/jobs", json={"name": "j", "type": "echo-sleep-test", "priority": 50,
+                                         "submitter_platform": "linux",
+                                         "settings": {"message": "m", "sleep_repeats": 9}}).json()
+    everything = api.get(f"/api/v3/jobs/{job['id']}/tasks").json()["tasks"]
+    assert len(everything) == 10
+    page = api.get(f"/api/v3/jobs/{job['id']}/tasks?limit=4&offset=3").json()["tasks"]
+    assert [t["index_in_job"] for t in page] == [4, 5, 6, 7]
+    assert page == everything[3:7]
+    assert api.get(f"/api/v3/jobs/{job['id']}/tasks?limit=0").status_code == 400
+    assert api.get(f"/api/v3/jobs/{job['id']}/tasks?offset=-1").status_code == 400

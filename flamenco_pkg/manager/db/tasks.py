@@ -48,10 +48,11 @@ def fetch_by_id(conn: sqlite3.Connection, task_id: int) -> sqlite3.Row | None:
     return conn.execute(f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.id = ?", (task_id,)).fetchone()
 
 
-def fetch_for_job(conn: sqlite3.Connection, job_id: int) -> list[sqlite3.Row]:
+def fetch_for_job(conn: sqlite3.Connection, job_id: int, limit: int = -1, offset: int = 0) -> list[sqlite3.Row]:
+    """Tasks of a job in creation order; `limit` -1 means all."""
     return conn.execute(
-        f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.job_id = ? ORDER BY t.index_in_job", (job_id,)
-    ).fetchall()
+        f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.job_id = ? ORDER BY t.index_in_job LIMIT ? OFFSET ?",
+        (job_id, limit, offset)).fetchall()
 
 
 def dependency_uuids(conn: sqlite3.Connection, task_id: int) -> list[str]:

@@ -50,7 +50,7 @@ def fetch_job(m: Manager, r: ApiRequest) -> dict[str, Any]:
 def fetch_job_tasks(m: Manager, r: ApiRequest) -> dict[str, Any]:
     with m.db.tx() as conn:
         job = job_db.fetch_by_uuid(conn, r.path["job_id"])
-        rows = task_db.fetch_for_job(conn, job["id"]) if job else []
+        rows = task_db.fetch_for_job(conn, job["id"], r.query.get("limit", -1), r.query.get("offset", 0)) if job else []
     return {"tasks": [serialize.task_summary(row) for row in rows]}
 
 

@@ -1,0 +1,56 @@
+// Thin fetch wrapper around the Manager's /api/v3. Errors become ApiError with
+// the Manager's message, so views can show it instead of a JSON dump.
+import { ref } from 'vue'
+
+/** Number of API calls in flight; the header shows a spinner while > 0. */
+export const inFlight = ref(0)
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message)
+    this.status = status
+  }
+}
+
+async function errorFrom(resp) {
+  let message = `${resp.status} ${resp.statusText}`
+  try {
+    const body = await resp.json()
+    if (body && body.message) message = body.message
+  } catch {
+    /* not JSON: keep the status line */
+  }
+  return new ApiError(resp.status, message)
+}
+
+/**
+ * Call the API. Resolves to the parsed JSON body, the text for text/plain,
+ * or null for 204. Rejects with ApiError for any non-2xx answer.
+ */
+export async function call(method, path, body) {
+  const init = { method, headers: {} }
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json'
+    init.body = JSON.stringify(body)
+  }
+  inFlight.value++
+  try {
+    let resp
+    try {
+      resp = await fetch(`/api/v3${path}`, init)
+    } catch (err) {
+      throw new ApiError(0, `the Manager cannot be reached (${err.message})`)
+    }
+    if (!resp.ok) throw await errorFrom(resp)
+    if (resp.status === 204) return null
+    const type = resp.headers.get('Content-Type') || ''
+    return type.startsWith('application/json') ? resp.json() : resp.text()
+  } finally {
+    inFlight.value--
+  }
+}
+
+export const get = (path) => call('GET', path)
+export const post = (path, body) => call('POST', path, body === undefined ? {} : body)
+export const put = (path, body) => call('PUT', path, body)
+export const del = (path, body) => call('DELETE', path, body)
