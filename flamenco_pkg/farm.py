@@ -59,16 +59,18 @@ def main() -> int:
     worker = subprocess.Popen([sys.executable, str(ROOT / "flamenco.py"), "worker", "-manager", url],
                               cwd=FARM_DIR, env=worker_env)
     print(f"\nFlamenco farm running: web UI and API at {url}  (Ctrl+C stops it)\n", flush=True)
+    # SIGTERM (a service manager, `kill`) stops the farm like Ctrl+C: both children get a clean shutdown.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         manager.wait()
     except KeyboardInterrupt:
         pass
+    # The Worker first, so it can sign off at a Manager that is still there.
     for proc in (worker, manager):
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-    for proc in (worker, manager):
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=25)
         except subprocess.TimeoutExpired:
             proc.kill()
     return 0
