@@ -19,7 +19,7 @@ from flamenco_pkg.api.validation import RequestInvalid, RequestValidator
 
 from .context import Manager
 from .routes import route_modules
-from .routes.common import ApiError, ApiRequest, Reply
+from .routes.common import ApiError, ApiRequest, Reply, error_response, json_response
 from .worker_auth import authenticate
 
 log = logging.getLogger("flamenco.http")
@@ -38,29 +38,18 @@ def all_handlers() -> dict[str, Handler]:
     return handlers
 
 
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> bottle.HTTPResponse:
-    payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    resp = bottle.HTTPResponse(payload, status=status, headers=headers or {})
-    resp.content_type = "application/json"
-    return resp
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> bottle.HTTPResponse:
-    return _json(status, {"code": status, "message": message}, headers)
-
-
 def _render(result: Any) -> bottle.HTTPResponse:
     if isinstance(result, Reply):
         if result.status == 204 or result.body is None:
             return bottle.HTTPResponse(status=result.status, headers=result.headers)
         if result.content_type == "application/json":
-            return _json(result.status, result.body, result.headers)
+            return json_response(result.status, result.body, result.headers)
         resp = bottle.HTTPResponse(result.body, status=result.status, headers=result.headers)
         resp.content_type = result.content_type
         return resp
     if result is None:
         return bottle.HTTPResponse(status=204)
-    return _json(200, result)
+    return json_response(200, result)
 
 
 def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operation,
@@ -74,23 +63,23 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
                 content_type=req.content_type or None, body=body,
             )
         except ApiError as exc:
-            return _error(exc.status, exc.message)
+            return error_response(exc.status, exc.message)
         except RequestInvalid as exc:
-            return _json(400, {"message": exc.message})
+            return json_response(400, {"message": exc.message})
         api_req = ApiRequest(path=valid.path, query=valid.query, body=valid.body, headers=req.headers,
                              remote_addr=_client_address(req))
         if op.secured:
             worker_row = authenticate(manager, req.headers.get("Authorization", ""))
             if worker_row is None:
-                return _json(403, {"message": "worker authentication failed"})
+                return json_response(403, {"message": "worker authentication failed"})
             api_req.worker = worker_row
         try:
             return _render(handler(manager, api_req))
         except ApiError as exc:
-            return _error(exc.status, exc.message, exc.headers)
+            return error_response(exc.status, exc.message, exc.headers)
         except Exception:  # noqa: BLE001 — never a traceback to the client
             log.exception("%s %s failed", req.method, req.path)
-            return _error(500, "internal error in the Manager; see its log for details")
+            return error_response(500, "internal error in the Manager; see its log for details")
 
     endpoint.__name__ = op.operation_id
     return endpoint
@@ -142,8 +131,8 @@ def build_app(manager: Manager) -> bottle.Bottle:
             module.mount(app, manager)
 
     @app.get("/api/v3/openapi3.json")
-    def openapi_json() -> bottle.HTTPResponse:
-        resp = bottle.HTTPResponse(api_spec.spec_json())
+    def openapijson_response() -> bottle.HTTPResponse:
+        resp = bottle.HTTPResponse(api_spec.specjson_response())
         resp.content_type = "application/json"
         return resp
 
@@ -158,7 +147,7 @@ def build_app(manager: Manager) -> bottle.Bottle:
         return json.dumps({"message": "Method Not Allowed"})
 
     @app.error(500)
-    def server_error(_err: bottle.HTTPError) -> str:
+    def servererror_response(_err: bottle.HTTPError) -> str:
         bottle.response.content_type = "application/json"
         return json.dumps({"code": 500, "message": "internal error in the Manager; see its log for details"})
 

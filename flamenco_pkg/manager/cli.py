@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from flamenco_pkg import __version__
+from flamenco_pkg.logsetup import setup_logging
 
 CONFIG_FILE = "flamenco-manager.yaml"
 
@@ -32,17 +33,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"configuration file to use (default: {CONFIG_FILE})")
     parser.add_argument("-scripts", "--scripts", metavar="DIR", default=None,
                         help="folder of custom job types (*.js); default: scripts/ beside this program")
+    # Shaman garbage collection from the command line (issue 6).
+    parser.add_argument("-shaman-gc-show", "--shaman-gc-show", action="store_true",
+                        help="show what Shaman's garbage collection would delete, and exit")
+    parser.add_argument("-shaman-gc-delete", "--shaman-gc-delete", action="store_true",
+                        help="run Shaman's garbage collection once (deletes unused files), and exit")
     return parser.parse_args(argv)
-
-
-def setup_logging(args: argparse.Namespace) -> None:
-    level = logging.INFO
-    if args.quiet:
-        level = logging.WARNING
-    if args.debug or args.trace:
-        level = logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-                        datefmt="%Y-%m-%d %H:%M:%S")
 
 
 def executable_dir() -> Path:
@@ -59,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from gevent import monkey
 
     monkey.patch_all()
-    setup_logging(args)
+    setup_logging(quiet=args.quiet, debug=args.debug or args.trace)
 
     from .config import ConfigError, load_config, write_config
 
@@ -73,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         write_config(config, config_path)
         print(f"wrote {config_path.resolve()}")
         return 0
+    if args.shaman_gc_show or args.shaman_gc_delete:  # issue 6: one sweep, then exit
+        from .shaman import gc_command
+
+        return gc_command(config, delete=args.shaman_gc_delete)
     return serve(config, config_path, args.scripts)
 
 

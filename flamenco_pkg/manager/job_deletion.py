@@ -13,8 +13,7 @@ from pathlib import Path
 
 import gevent.queue
 
-from . import config as config_mod
-from . import events, storage
+from . import events, shaman, storage
 from .context import Manager
 from .db import jobs as job_db
 from .db.connection import to_db_time
@@ -48,13 +47,10 @@ def jobs_updated_up_to(manager: Manager, moment: datetime) -> list[int]:
         return job_db.ids_updated_before(conn, limit)
 
 
-def checkout_dir(manager: Manager, checkout_id: str) -> Path | None:
-    """The Shaman checkout of a job, if Shaman is on and the job has one."""
+def has_checkout(manager: Manager, checkout_id: str) -> bool:
+    """Whether deleting the job also removes a Shaman checkout."""
     cfg = manager.config
-    if not (cfg.shaman.enabled and checkout_id and cfg.shared_storage_path):
-        return None
-    root = Path(config_mod.effective_storage_path(cfg))
-    return storage.inside(root, checkout_id)
+    return bool(cfg.shaman.enabled and checkout_id and cfg.shared_storage_path)
 
 
 def delete_job(manager: Manager, job_id: int) -> bool:
@@ -64,12 +60,11 @@ def delete_job(manager: Manager, job_id: int) -> bool:
     if job is None:
         return True
     try:
-        checkout = checkout_dir(manager, job["storage_shaman_checkout_id"])
-        if checkout is not None:
-            _remove_tree(checkout, keep=Path(config_mod.effective_storage_path(manager.config)))
+        if has_checkout(manager, job["storage_shaman_checkout_id"]):
+            shaman.remove_checkout(manager.config, job["storage_shaman_checkout_id"])
         job_dir = storage.inside(manager.task_logs.root, storage.job_dir_rel(job["uuid"]))
         _remove_tree(job_dir, keep=manager.task_logs.root)
-    except (OSError, storage.UnsafePath) as exc:
+    except (OSError, storage.UnsafePath, shaman.SpecError) as exc:
         log.error("cannot remove the files of job %s, will retry later: %s", job["uuid"], exc)
         return False
     with manager.change() as (conn, changes):

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from flamenco_pkg import __version__
+from flamenco_pkg.logsetup import setup_logging
 
 from . import config as config_mod
 
@@ -57,24 +58,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def setup_logging(args: argparse.Namespace) -> None:
-    level = logging.INFO
-    if args.quiet:
-        level = logging.WARNING
-    if args.debug or args.trace:
-        level = logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(message)s",
-                        datefmt="%Y-%m-%d %H:%M:%S")
-    logging.getLogger("urllib3").setLevel(logging.WARNING)  # its debug lines repeat ours
-    logging.getLogger("PIL").setLevel(logging.WARNING)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.version:
         print(__version__)
         return 0
-    setup_logging(args)
+    setup_logging(quiet=args.quiet, debug=args.debug or args.trace)
     log.info("Flamenco Worker %s on %s %s (%s), pid %d", __version__, platform.system(), platform.release(),
              platform.machine(), os.getpid())
     if args.find_manager:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+import bottle
 
 
 class ApiError(Exception):
@@ -48,3 +51,15 @@ def read_body(body: Any, limit: int) -> bytes:
     if len(data) > limit:
         raise ApiError(413, f"request body is larger than {limit} bytes")
     return data
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> bottle.HTTPResponse:
+    resp = bottle.HTTPResponse(json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+                               status=status, headers=headers or {})
+    resp.content_type = "application/json"
+    return resp
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> bottle.HTTPResponse:
+    """Flamenco's error object `{code, message}` as a response, for routes outside the API plumbing."""
+    return json_response(status, {"code": status, "message": message}, headers)

@@ -85,7 +85,7 @@ def delete_job(m: Manager, r: ApiRequest) -> Reply:
 def delete_job_what_would_it_do(m: Manager, r: ApiRequest) -> dict[str, Any]:
     with m.db.tx() as conn:
         job = _job(conn, r.path["job_id"])
-    return {"shaman_checkout": job_deletion.checkout_dir(m, job["storage_shaman_checkout_id"]) is not None}
+    return {"shaman_checkout": job_deletion.has_checkout(m, job["storage_shaman_checkout_id"])}
 
 
 def delete_job_mass(m: Manager, r: ApiRequest) -> Reply:

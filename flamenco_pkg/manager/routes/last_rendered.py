@@ -7,7 +7,6 @@ otherwise) and, with symlinks resolved, still be inside that folder (403).
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from ..context import Manager
 from ..db import last_rendered as last_rendered_db
 from ..db import tasks as task_db
 from ..path_rules import checked_relative
-from .common import NO_CONTENT, ApiError, ApiRequest, Reply, read_body
+from .common import ApiError, ApiRequest, NO_CONTENT, Reply, error_response, read_body
 
 log = logging.getLogger("flamenco.http")
 
@@ -78,26 +77,20 @@ HANDLERS = {
 # /job-files/
 
 
-def _error(status: int, message: str) -> bottle.HTTPResponse:
-    resp = bottle.HTTPResponse(json.dumps({"code": status, "message": message}), status=status)
-    resp.content_type = "application/json"
-    return resp
-
-
 def serve_job_file(root: Path, path: str) -> bottle.HTTPResponse:
     """One file from local storage, with Last-Modified / Range support from Bottle."""
     try:
         relative = checked_relative(path)
     except storage.UnsafePath as exc:
         log.warning("refused /job-files/ request for %r: %s", path, exc)
-        return _error(400, f"invalid file path: {exc}")
+        return error_response(400, f"invalid file path: {exc}")
     try:
         target = storage.inside(root, relative)
     except storage.UnsafePath:
         log.warning("refused /job-files/ request for %r: it leads outside the storage folder", path)
-        return _error(403, "this path leads outside the Manager's storage folder")
+        return error_response(403, "this path leads outside the Manager's storage folder")
     if not target.is_file():
-        return _error(404, "no such file")
+        return error_response(404, "no such file")
     resp = bottle.static_file(target.name, root=str(target.parent))
     resp.set_header("Cache-Control", "no-cache")  # thumbnails are replaced in place
     return resp
