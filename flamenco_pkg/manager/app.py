@@ -131,8 +131,8 @@ def build_app(manager: Manager) -> bottle.Bottle:
             module.mount(app, manager)
 
     @app.get("/api/v3/openapi3.json")
-    def openapijson_response() -> bottle.HTTPResponse:
-        resp = bottle.HTTPResponse(api_spec.specjson_response())
+    def openapi_json() -> bottle.HTTPResponse:
+        resp = bottle.HTTPResponse(api_spec.spec_json())
         resp.content_type = "application/json"
         return resp
 
@@ -147,7 +147,7 @@ def build_app(manager: Manager) -> bottle.Bottle:
         return json.dumps({"message": "Method Not Allowed"})
 
     @app.error(500)
-    def servererror_response(_err: bottle.HTTPError) -> str:
+    def server_error(_err: bottle.HTTPError) -> str:
         bottle.response.content_type = "application/json"
         return json.dumps({"code": 500, "message": "internal error in the Manager; see its log for details"})
 

@@ -1,10 +1,10 @@
 """The `shaman` API tag, and the add-on download.
 
-Uploads are mounted here rather than through HANDLERS: the generic endpoint
-reads the whole request body into memory before a handler runs, while an
-upload must stream to disk (files can be gigabytes), be hashed on the way,
-and stop reading once a parallel upload of the same file has been stored.
-The request is still checked against the spec first, like every API call.
+Uploads are mounted here rather than through HANDLERS: an upload streams to
+disk (files can be gigabytes), is hashed on the way, and stops reading once
+a parallel upload of the same file has been stored, so its answer (200, 208,
+417) is decided while reading. The request is still checked against the
+spec first, like every API call.
 """
 
 from __future__ import annotations
