@@ -12,3 +12,6 @@ def setup_logging(*, quiet: bool, debug: bool) -> None:
                         datefmt="%Y-%m-%d %H:%M:%S")
     for noisy in ("urllib3", "PIL"):  # their debug lines repeat ours
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not debug:
+        # One access-log line per HTTP request drowns what a wrangler needs; -debug shows them.
+        logging.getLogger("geventwebsocket.handler").setLevel(logging.WARNING)
