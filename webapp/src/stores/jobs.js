@@ -20,6 +20,7 @@ export const useJobs = defineStore('jobs', () => {
   const loadedAt = ref(0)
 
   async function fetchAll() {
+    table.beginFetch()
     const body = await get('/jobs')
     table.replaceAll(body.jobs)
     loaded.value = true

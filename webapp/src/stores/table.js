@@ -18,22 +18,39 @@ export function keyedTable({ sorters, defaultSort, filterKey = 'status' }) {
   const statusFilter = ref([]) // empty: all statuses
   const selected = ref(new Set())
 
+  // Rows that events added, changed or removed since beginFetch(): the
+  // answer of a fetch that started earlier must not undo them.
+  let changedSinceFetch = new Set()
+  let removedSinceFetch = new Set()
+
   function touch() {
     triggerRef(byId)
   }
 
+  /** Call right before requesting the rows that replaceAll() will get. */
+  function beginFetch() {
+    changedSinceFetch = new Set()
+    removedSinceFetch = new Set()
+  }
+
   /**
    * Replace every row with a fresh fetch. A row that an event made newer
-   * while the fetch was under way keeps the event's version.
+   * while the fetch was under way keeps the event's version; a row an event
+   * created or deleted meanwhile stays created or deleted.
    */
   function replaceAll(rows) {
     const old = byId.value
     const map = new Map()
     for (const row of rows) {
+      if (removedSinceFetch.has(row.id)) continue
       const known = old.get(row.id)
       const keep = known && known.updated && row.updated && timeValue(known.updated) > timeValue(row.updated)
       map.set(row.id, Object.freeze(keep ? { ...row, ...known } : row))
     }
+    for (const id of changedSinceFetch) {
+      if (!map.has(id) && old.has(id)) map.set(id, old.get(id))
+    }
+    beginFetch()
     byId.value = map
     const keep = new Set([...selected.value].filter((id) => map.has(id)))
     if (keep.size !== selected.value.size) selected.value = keep
@@ -47,12 +64,16 @@ export function keyedTable({ sorters, defaultSort, filterKey = 'status' }) {
   }
 
   function upsert(row) {
+    changedSinceFetch.add(row.id)
+    removedSinceFetch.delete(row.id)
     const old = byId.value.get(row.id)
     byId.value.set(row.id, Object.freeze(old ? { ...old, ...row } : row))
     touch()
   }
 
   function remove(id) {
+    changedSinceFetch.delete(id)
+    removedSinceFetch.add(id)
     if (byId.value.delete(id)) {
       touch()
       if (selected.value.has(id)) {
@@ -111,6 +132,6 @@ export function keyedTable({ sorters, defaultSort, filterKey = 'status' }) {
 
   return {
     byId, sort, statusFilter, selected, rows, statusCounts,
-    replaceAll, addMissing, upsert, remove, clickSelect, selectedRows, touch,
+    beginFetch, replaceAll, addMissing, upsert, remove, clickSelect, selectedRows, touch,
   }
 }

@@ -31,6 +31,7 @@ export const useTasks = defineStore('tasks', () => {
    */
   async function fetchForJob(id) {
     const mine = ++generation
+    table.beginFetch()
     if (id !== jobId.value) {
       table.replaceAll([])
       table.selected.value = new Set()

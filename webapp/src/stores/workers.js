@@ -17,6 +17,7 @@ export const useWorkers = defineStore('workers', () => {
   const tags = ref([])
 
   async function fetchAll() {
+    table.beginFetch()
     const body = await get('/worker-mgt/workers')
     table.replaceAll(body.workers)
   }
