@@ -40,3 +40,21 @@ def test_graceful_stop_and_restart(manager, api):
     manager.start()
     jobs = api.get("/api/v3/jobs").json()["jobs"]
     assert [j["name"] for j in jobs] == ["a"]
+
+
+def test_manager_stops_when_its_database_is_damaged(tmp_path):
+    import sqlite3
+
+    from tests.integration.farm import ManagerProcess, wait_until
+
+    manager = ManagerProcess(tmp_path / "m", extra_config="database_check_period: 300ms\n").start()
+    try:
+        conn = sqlite3.connect(manager.db_path)
+        with conn:  # a row pointing at a job that does not exist
+            conn.execute("INSERT INTO tasks (created_at, updated_at, uuid, name, type, job_id, index_in_job, status)"
+                         " VALUES ('x', 'x', 'u', 'n', 't', 999, 1, 'queued')")
+        conn.close()
+        wait_until(lambda: manager.proc.poll() is not None, deadline_s=15, what="the Manager to stop itself")
+        assert "stopping the Manager to protect the data" in manager.log_text()
+    finally:
+        manager.stop()

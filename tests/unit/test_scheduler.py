@@ -163,3 +163,16 @@ def test_already_active_task_is_handed_out_again(farm):
     farm.status(u, "active")
     assert scheduling.already_active_task(farm.conn, w) == u
     assert scheduling.already_active_task(farm.conn, farm.worker()) is None
+
+
+def test_integrity_check_and_checkpoint(farm, tmp_path):
+    from flamenco_pkg.manager.db.connection import DatabaseError
+
+    farm.db.check_integrity()
+    assert farm.db.checkpoint() is True
+    # A task pointing at a job that does not exist is found by the check.
+    farm.conn.execute("PRAGMA foreign_keys = OFF")
+    farm.conn.execute("INSERT INTO tasks (created_at, updated_at, uuid, name, type, job_id, index_in_job, status) "
+                      "VALUES ('x', 'x', 'u', 'n', 't', 999, 1, 'queued')")
+    with pytest.raises(DatabaseError, match="pointing at missing rows"):
+        farm.db.check_integrity()

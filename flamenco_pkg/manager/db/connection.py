@@ -127,9 +127,16 @@ class Database:
             finally:
                 self._depth = 0
 
-    def checkpoint(self) -> None:
+    def check_integrity(self) -> None:
+        """Raise DatabaseError when SQLite finds damage or dangling references."""
         with self._lock:
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._check_integrity()
+
+    def checkpoint(self) -> bool:
+        """Fold the WAL into the database file; False when readers kept it busy."""
+        with self._lock:
+            busy, _log, _done = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return not busy
 
     def close(self) -> None:
         with self._lock:
