@@ -18,8 +18,9 @@ from flamenco_pkg.api import spec as api_spec
 from flamenco_pkg.api.validation import RequestInvalid, RequestValidator
 
 from .context import Manager
-from .routes import route_modules
-from .routes.common import ApiError, ApiRequest, Reply, error_response, json_response
+from .routes import ROUTE_MODULES
+from .errors import ManagerError
+from .routes.common import ApiRequest, Reply, error_response, json_response
 from .worker_auth import authenticate
 
 log = logging.getLogger("flamenco.http")
@@ -30,7 +31,7 @@ Handler = Callable[[Manager, ApiRequest], Any]
 
 def all_handlers() -> dict[str, Handler]:
     handlers: dict[str, Handler] = {}
-    for module in route_modules():
+    for module in ROUTE_MODULES:
         for op_id, handler in getattr(module, "HANDLERS", {}).items():
             if op_id in handlers:
                 raise RuntimeError(f"two handlers for {op_id}")
@@ -62,7 +63,7 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
                 op.operation_id, path=path, query=dict(req.query.items()), headers=req.headers,
                 content_type=req.content_type or None, body=body,
             )
-        except ApiError as exc:
+        except ManagerError as exc:
             return error_response(exc.status, exc.message)
         except RequestInvalid as exc:
             return json_response(400, {"message": exc.message})
@@ -75,7 +76,7 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
             api_req.worker = worker_row
         try:
             return _render(handler(manager, api_req))
-        except ApiError as exc:
+        except ManagerError as exc:
             return error_response(exc.status, exc.message, exc.headers)
         except Exception:  # noqa: BLE001 — never a traceback to the client
             log.exception("%s %s failed", req.method, req.path)
@@ -101,10 +102,10 @@ def _request_body(req: bottle.BaseRequest) -> Any:
         return b""
     if "json" in (req.content_type or "").lower():
         if length > MAX_JSON_BODY:
-            raise ApiError(413, f"request body is larger than {MAX_JSON_BODY} bytes")
+            raise ManagerError(413, f"request body is larger than {MAX_JSON_BODY} bytes")
         data = stream.read(MAX_JSON_BODY + 1) if chunked else stream.read(length)
         if len(data) > MAX_JSON_BODY:
-            raise ApiError(413, f"request body is larger than {MAX_JSON_BODY} bytes")
+            raise ManagerError(413, f"request body is larger than {MAX_JSON_BODY} bytes")
         return data
     return stream
 
@@ -126,7 +127,7 @@ def build_app(manager: Manager) -> bottle.Bottle:
             continue
         app.route(op.bottle_path, method=op.method, callback=_endpoint(manager, validator, op, handler))
 
-    for module in route_modules():
+    for module in ROUTE_MODULES:
         if hasattr(module, "mount"):
             module.mount(app, manager)
 

@@ -85,9 +85,9 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     from .config import listen_host_port
     from .context import open_manager
     from .events import Changes, lifecycle
-    from .live import create_server
+    from .events.socketio import create_server
     from .db.connection import DatabaseError
-    from .startup import check_stuck_jobs
+    from .state_machine.startup import check_stuck_jobs
 
     base = executable_dir()
     try:

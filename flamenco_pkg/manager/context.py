@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config as config_mod
-from . import events, states
+from . import events
+from .state_machine import rules as states
 from .db import jobs as job_db
 from .db import workers as worker_db
 from .db.connection import Database
 from .events import Changes, EventBroker
 from .job_types import JobTypeRegistry
-from .logs import TaskLogs
+from .local_storage.task_logs import TaskLogs
 from .variables import Variables
 
 log = logging.getLogger("flamenco.manager")

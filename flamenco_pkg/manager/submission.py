@@ -18,16 +18,16 @@ from .db import tags as tag_db
 from .db import tasks as task_db
 from .db.connection import to_db_time
 from .job_types import CompiledJob, JobTypeError
-from .routes.common import ApiError
+from .errors import ManagerError
 
 INITIAL_STATUSES = ("queued", "paused")
 
 
 def compile_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str, Any], CompiledJob, int | None]:
-    """Validate and compile a SubmittedJob; nothing is stored. Raises ApiError."""
+    """Validate and compile a SubmittedJob; nothing is stored. Raises ManagerError."""
     initial = body.get("initial_status") or "queued"
     if initial not in INITIAL_STATUSES:
-        raise ApiError(400, f'initial_status must be "queued" or "paused", not "{initial}"')
+        raise ManagerError(400, f'initial_status must be "queued" or "paused", not "{initial}"')
     platform = body["submitter_platform"]
     if platform == "manager":
         platform = manager_platform()
@@ -40,7 +40,7 @@ def compile_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str
         with manager.db.tx() as conn:
             tag = tag_db.fetch_by_uuid(conn, tag_uuid)
         if tag is None:
-            raise ApiError(400, f"worker tag {tag_uuid} does not exist")
+            raise ManagerError(400, f"worker tag {tag_uuid} does not exist")
         tag_id = tag["id"]
 
     job = {
@@ -59,7 +59,7 @@ def compile_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str
     try:
         compiled = manager.job_types.compile(job)
     except JobTypeError as exc:
-        raise ApiError(exc.http_status, exc.message) from exc
+        raise ManagerError(exc.http_status, exc.message) from exc
     _check_dependencies(compiled)
     return job, compiled, tag_id
 
@@ -67,11 +67,11 @@ def compile_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str
 def _check_dependencies(compiled: CompiledJob) -> None:
     known = {t.uuid for t in compiled.tasks}
     if len(known) != len(compiled.tasks):
-        raise ApiError(400, "the job type added the same task twice")
+        raise ManagerError(400, "the job type added the same task twice")
     for task in compiled.tasks:
         for dep in task.dependencies:
             if dep not in known:
-                raise ApiError(400, f'task "{task.name}" depends on a task that is not part of this job')
+                raise ManagerError(400, f'task "{task.name}" depends on a task that is not part of this job')
 
 
 def store_job(manager: Manager, job: dict[str, Any], compiled: CompiledJob, tag_id: int | None) -> dict[str, Any]:
@@ -91,7 +91,7 @@ def store_job(manager: Manager, job: dict[str, Any], compiled: CompiledJob, tag_
         ids = task_db.insert_tasks(conn, job_id, created, tasks)
         task_db.insert_dependencies(conn, [(ids[t.uuid], ids[d]) for t in compiled.tasks for d in t.dependencies])
         job_db.recompute_steps(conn, job_id)
-        conn.execute("UPDATE jobs SET updated_at = created_at WHERE id = ?", (job_id,))
+        job_db.reset_updated_at(conn, job_id)
         row = job_db.fetch_by_id(conn, job_id)
         events.job_updated(changes, row)
     return serialize.job(row)

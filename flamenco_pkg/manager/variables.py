@@ -17,13 +17,13 @@ import copy
 import re
 from typing import Any, Iterable, Mapping
 
-from flamenco_pkg.manager.config import (
+from .config import (
     Config,
     Variable,
     VariableValue,
     effective_storage_path,
 )
-from flamenco_pkg.manager.config import manager_platform as _this_platform
+from .config import manager_platform as _this_platform
 
 __all__ = [
     "CONCRETE_AUDIENCES",

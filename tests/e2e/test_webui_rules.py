@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from flamenco_pkg.manager import states
+from flamenco_pkg.manager.state_machine import rules as states
 
 WEBAPP = Path(__file__).resolve().parents[2] / "webapp"
 RULES = json.loads((WEBAPP / "src" / "rules" / "actions.json").read_text(encoding="utf-8"))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from flamenco_pkg.manager import blender_check
-from flamenco_pkg.manager.path_rules import PathRefused
+from flamenco_pkg.manager.config import blender_check
+from flamenco_pkg.manager.local_storage.path_rules import PathRefused
 
 REAL_BLENDER = shutil.which("blender")
 needs_blender = pytest.mark.skipif(REAL_BLENDER is None, reason="blender is not installed")

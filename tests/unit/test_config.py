@@ -9,22 +9,7 @@ import pytest
 import yaml
 
 from flamenco_pkg.manager import config as config_mod
-from flamenco_pkg.manager.config import (
-    PASSWORD_MASK,
-    Config,
-    ConfigError,
-    Variable,
-    VariableValue,
-    config_from_dict,
-    config_to_dict,
-    effective_storage_path,
-    listen_host_port,
-    load_config,
-    manager_platform,
-    redacted_config_dict,
-    resolve_local_storage_path,
-    write_config,
-)
+from flamenco_pkg.manager.config import (PASSWORD_MASK, Config, ConfigError, Variable, VariableValue, config_from_dict, config_to_dict, effective_storage_path, listen_host_port, load_config, manager_platform, redacted_config_dict, resolve_local_storage_path, write_config)
 
 LOGGER = "flamenco.config"
 

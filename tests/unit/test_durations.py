@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from flamenco_pkg.manager.durations import format_duration, parse_duration
+from flamenco_pkg.manager.config.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
-from flamenco_pkg.manager import last_rendered
-from flamenco_pkg.manager.path_rules import PathRefused, checked_relative, refuse_dot_segments
+from flamenco_pkg.manager.last_rendered import previews as last_rendered
+from flamenco_pkg.manager.local_storage.path_rules import PathRefused, checked_relative, refuse_dot_segments
 
 JOB = "0e2f6b6c-6a57-4f8b-9a43-6c3b2f1c9d10"
 

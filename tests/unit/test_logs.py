@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flamenco_pkg.manager.logs import TAIL_BYTES, TaskLogs
-from flamenco_pkg.manager.storage import UnsafePath
+from flamenco_pkg.manager.local_storage.task_logs import TAIL_BYTES, TaskLogs
+from flamenco_pkg.manager.local_storage.paths import UnsafePath
 
 JOB = "0f1e2d3c-aaaa-4bbb-8ccc-123456789abc"
 TASK = "99998888-7777-4666-8555-444433332222"

@@ -7,8 +7,8 @@ import os
 import pytest
 
 from flamenco_pkg.manager import config as config_mod
-from flamenco_pkg.manager import setup_assistant as sa
-from flamenco_pkg.manager.path_rules import PathRefused
+from flamenco_pkg.manager.config import setup_assistant as sa
+from flamenco_pkg.manager.local_storage.path_rules import PathRefused
 from flamenco_pkg.manager.variables import Variables
 
 

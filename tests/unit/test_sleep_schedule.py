@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from flamenco_pkg.manager.sleep_schedule import Schedule, next_check, normalise, verdict
+from flamenco_pkg.manager.sleep.schedule import Schedule, next_check, normalise, verdict
 
 MONDAY_10 = datetime(2026, 11, 23, 10, 0)  # a Monday
 

@@ -12,14 +12,8 @@ from flamenco_pkg.api.statuses import (
     TaskStatus,
     WorkerStatus,
 )
-from flamenco_pkg.manager import states
-from flamenco_pkg.manager.states import (
-    FailureVerdict,
-    JobDecision,
-    TransitionRefused,
-    WorkerChange,
-    WorkerRequest,
-)
+from flamenco_pkg.manager.state_machine import rules as states
+from flamenco_pkg.manager.state_machine.rules import FailureVerdict, JobDecision, TransitionRefused, WorkerChange, WorkerRequest
 
 J = JobStatus
 T = TaskStatus

@@ -3,12 +3,7 @@ import copy
 import pytest
 
 from flamenco_pkg.manager.config import Config, Variable, VariableValue, config_from_dict
-from flamenco_pkg.manager.variables import (
-    Variables,
-    ensure_drive_absolute,
-    to_platform_path,
-    trim_trailing_separators,
-)
+from flamenco_pkg.manager.variables import Variables, ensure_drive_absolute, to_platform_path, trim_trailing_separators
 
 
 def two_way(**values: str) -> Variable:

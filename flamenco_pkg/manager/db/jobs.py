@@ -74,6 +74,11 @@ def recompute_steps(conn: sqlite3.Connection, job_id: int) -> None:
     )
 
 
+def reset_updated_at(conn: sqlite3.Connection, job_id: int) -> None:
+    """A freshly stored job counts as unchanged since its creation."""
+    conn.execute("UPDATE jobs SET updated_at = created_at WHERE id = ?", (job_id,))
+
+
 def clear_failures_and_blocks(conn: sqlite3.Connection, job_id: int) -> None:
     conn.execute("DELETE FROM task_failures WHERE task_id IN (SELECT id FROM tasks WHERE job_id = ?)", (job_id,))
     conn.execute("DELETE FROM job_blocks WHERE job_id = ?", (job_id,))

@@ -1,22 +1,31 @@
-"""Background loops: each module defines `start(manager) -> gevent.Greenlet | None`.
+"""Background loops: each module listed here has `start(manager) -> gevent.Greenlet | None`.
 
-Modules here are found automatically and started by the CLI once the
-Manager serves requests; a module returns None when its config turns it off.
+The CLI starts them once the Manager serves requests; a module returns None
+when its config turns it off. A loop lives in the package of its concern
+(`sleep/loop.py`, `timeouts/loop.py`, ...); the ones without one live here.
+A new loop is added to `LOOPS`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
+
+from ..job_deleter import loop as job_deleter_loop
+from ..last_rendered import loop as last_rendered_loop
+from ..shaman import gc_loop as shaman_gc_loop
+from ..sleep import loop as sleep_loop
+from ..timeouts import loop as timeout_loop
+from . import farm_status, integrity_check, ssdp, wal_checkpoint
 
 log = logging.getLogger("flamenco.loops")
+
+LOOPS = (farm_status, integrity_check, job_deleter_loop, last_rendered_loop, shaman_gc_loop, sleep_loop,
+         ssdp, timeout_loop, wal_checkpoint)
 
 
 def start_all(manager) -> list:
     started = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for module in LOOPS:
         greenlet = module.start(manager)
         if greenlet is not None:
             started.append(greenlet)

@@ -2,18 +2,16 @@
 
 Each module may define `HANDLERS` (operationId -> function, mounted from the
 OpenAPI spec with validation and auth) and/or `mount(app, manager)` for
-routes outside the API (static files, downloads). New modules are found
-automatically.
+routes outside the API (static files, downloads). A new module is added to
+`ROUTE_MODULES` below: the list is the one place that says what is served.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from types import ModuleType
 
+from . import configuration, job_control, job_files, jobs, last_rendered, meta, shaman, upnp, webapp, worker, worker_mgt
 
-def route_modules() -> list[ModuleType]:
-    return [importlib.import_module(f"{__name__}.{info.name}")
-            for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name)
-            if info.name != "common"]
+ROUTE_MODULES: tuple[ModuleType, ...] = (
+    configuration, job_control, job_files, jobs, last_rendered, meta, shaman, upnp, webapp, worker, worker_mgt,
+)

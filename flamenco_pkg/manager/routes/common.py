@@ -8,15 +8,7 @@ from typing import Any
 
 import bottle
 
-
-class ApiError(Exception):
-    """An error answer with Flamenco's error object `{code, message}`."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
+from ..errors import ManagerError
 
 
 @dataclass
@@ -49,7 +41,7 @@ def read_body(body: Any, limit: int) -> bytes:
     else:
         data = body.read(limit + 1)
     if len(data) > limit:
-        raise ApiError(413, f"request body is larger than {limit} bytes")
+        raise ManagerError(413, f"request body is larger than {limit} bytes")
     return data
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .. import blender_check, setup_assistant
+from ..config import blender_check
+from ..config import setup_assistant
 from ..config import ConfigError, redacted_config_dict
 from ..context import Manager
-from ..path_rules import PathRefused
-from .common import NO_CONTENT, ApiError, ApiRequest, Reply
+from ..local_storage.path_rules import PathRefused
+from .common import NO_CONTENT, ManagerError, ApiRequest, Reply
 
 log = logging.getLogger("flamenco.setup")
 
@@ -26,10 +27,10 @@ def update_configuration_file(m: Manager, r: ApiRequest) -> Reply:
     try:
         setup_assistant.update_from_request(m, r.body)
     except ConfigError as exc:
-        raise ApiError(400, str(exc)) from None
+        raise ManagerError(400, str(exc)) from None
     except OSError as exc:
         log.error("cannot save the configuration to %s: %s", m.config_path, exc)
-        raise ApiError(500, f"cannot save the configuration file: {exc.strerror or exc}") from None
+        raise ManagerError(500, f"cannot save the configuration file: {exc.strerror or exc}") from None
     return NO_CONTENT
 
 
@@ -37,7 +38,7 @@ def check_shared_storage_path(m: Manager, r: ApiRequest) -> dict[str, Any]:
     try:
         result = setup_assistant.check_shared_storage(r.body["path"], setup_assistant.manager_dirs(m))
     except PathRefused as exc:
-        raise ApiError(400, f"path: {exc}") from None
+        raise ManagerError(400, f"path: {exc}") from None
     return result.to_api()
 
 
@@ -49,17 +50,17 @@ def check_blender_exe_path(m: Manager, r: ApiRequest) -> dict[str, Any]:
     try:
         return blender_check.check_blender(r.body["path"]).to_api()
     except PathRefused as exc:
-        raise ApiError(400, f"path: {exc}") from None
+        raise ManagerError(400, f"path: {exc}") from None
 
 
 def save_setup_assistant_config(m: Manager, r: ApiRequest) -> Reply:
     try:
         setup_assistant.run_setup_assistant(m, r.body)
     except (PathRefused, setup_assistant.SetupError, ConfigError) as exc:
-        raise ApiError(400, str(exc)) from None
+        raise ManagerError(400, str(exc)) from None
     except OSError as exc:
         log.error("setup assistant: cannot save the configuration to %s: %s", m.config_path, exc)
-        raise ApiError(500, f"cannot save the configuration file: {exc.strerror or exc}") from None
+        raise ManagerError(500, f"cannot save the configuration file: {exc.strerror or exc}") from None
     return NO_CONTENT
 
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .. import events, job_deletion, states
+from .. import events
+from ..job_deleter import deletion as job_deletion
+from ..state_machine import rules as states
 from ..context import Manager
 from ..db import jobs as job_db
 from ..db import tags as tag_db
 from ..db import tasks as task_db
-from ..status_changes import change_job_status, change_task_status
-from .common import NO_CONTENT, ApiError, ApiRequest, Reply
+from ..state_machine.apply import change_job_status, change_task_status
+from .common import NO_CONTENT, ManagerError, ApiRequest, Reply
 
 
 def _job(conn, job_uuid: str):
     job = job_db.fetch_by_uuid(conn, job_uuid)
     if job is None:
-        raise ApiError(404, f"job {job_uuid} does not exist")
+        raise ManagerError(404, f"job {job_uuid} does not exist")
     return job
 
 
@@ -49,7 +51,7 @@ def set_job_tag(m: Manager, r: ApiRequest) -> Reply:
         elif tag_name:
             tag = tag_db.fetch_by_name(conn, tag_name)
         if (tag_id or tag_name) and tag is None:
-            raise ApiError(406, f"worker tag {tag_id or tag_name!r} does not exist")
+            raise ManagerError(406, f"worker tag {tag_id or tag_name!r} does not exist")
         job_db.set_worker_tag(conn, job["id"], tag["id"] if tag else None)
         events.job_updated(changes, job_db.fetch_by_id(conn, job["id"]))
     return NO_CONTENT
@@ -67,7 +69,7 @@ def fetch_job_blocklist(m: Manager, r: ApiRequest) -> Reply:
 def remove_job_blocklist(m: Manager, r: ApiRequest) -> Reply:
     entries = r.body
     if not entries:
-        raise ApiError(400, "give at least one blocklist entry to remove")
+        raise ManagerError(400, "give at least one blocklist entry to remove")
     with m.change() as (conn, _changes):
         job = _job(conn, r.path["job_id"])
         for entry in entries:
@@ -91,11 +93,11 @@ def delete_job_what_would_it_do(m: Manager, r: ApiRequest) -> dict[str, Any]:
 def delete_job_mass(m: Manager, r: ApiRequest) -> Reply:
     body = r.body or {}
     if not body.get("last_updated_max"):
-        raise ApiError(400, "last_updated_max is required: jobs updated at or before it are deleted")
+        raise ManagerError(400, "last_updated_max is required: jobs updated at or before it are deleted")
     moment = datetime.fromisoformat(body["last_updated_max"].replace("Z", "+00:00"))
     ids = job_deletion.jobs_updated_up_to(m, moment)
     if not ids:
-        raise ApiError(416, f"no jobs were last updated at or before {body['last_updated_max']}")
+        raise ManagerError(416, f"no jobs were last updated at or before {body['last_updated_max']}")
     job_deletion.request_deletion(m, ids)
     return NO_CONTENT
 
@@ -105,7 +107,7 @@ def set_task_status(m: Manager, r: ApiRequest) -> Reply:
     with m.change() as (conn, changes):
         task = task_db.fetch_by_uuid(conn, r.path["task_id"])
         if task is None:
-            raise ApiError(404, f"task {r.path['task_id']} does not exist")
+            raise ManagerError(404, f"task {r.path['task_id']} does not exist")
         if states.operator_task_status_clears_failures(status):
             task_db.clear_failures(conn, task["id"])
         if reason:

@@ -9,7 +9,7 @@ from ..context import Manager
 from ..db import jobs as job_db
 from ..db import tasks as task_db
 from ..job_types import JobTypeError
-from .common import NO_CONTENT, ApiError, ApiRequest, Reply
+from .common import NO_CONTENT, ManagerError, ApiRequest, Reply
 
 
 def get_job_types(m: Manager, r: ApiRequest) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def get_job_type(m: Manager, r: ApiRequest) -> dict[str, Any]:
     try:
         return m.job_types.get_type(r.path["typeName"])
     except JobTypeError as exc:
-        raise ApiError(exc.http_status, exc.message) from exc
+        raise ManagerError(exc.http_status, exc.message) from exc
 
 
 def submit_job(m: Manager, r: ApiRequest) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def fetch_job(m: Manager, r: ApiRequest) -> dict[str, Any]:
     with m.db.tx() as conn:
         row = job_db.fetch_by_uuid(conn, r.path["job_id"])
     if row is None:
-        raise ApiError(404, f"job {r.path['job_id']} does not exist")
+        raise ManagerError(404, f"job {r.path['job_id']} does not exist")
     return serialize.job(row)
 
 
@@ -59,7 +59,7 @@ def _task(m: Manager, task_uuid: str):
         row = task_db.fetch_by_uuid(conn, task_uuid)
         failed_by = task_db.failed_by_workers(conn, row["id"]) if row else []
     if row is None:
-        raise ApiError(404, f"task {task_uuid} does not exist")
+        raise ManagerError(404, f"task {task_uuid} does not exist")
     return row, failed_by
 
 

@@ -22,7 +22,7 @@ from flamenco_pkg.api.validation import RequestInvalid, RequestValidator
 
 from .. import shaman
 from ..context import Manager
-from .common import ApiError, ApiRequest, error_response
+from .common import ManagerError, ApiRequest, error_response
 
 log = logging.getLogger("flamenco.shaman")
 
@@ -34,21 +34,21 @@ def _shaman(m: Manager) -> shaman.Shaman:
     try:
         return shaman.for_config(m.config)
     except shaman.ShamanUnavailable as exc:
-        raise ApiError(503, str(exc)) from None
+        raise ManagerError(503, str(exc)) from None
 
 
 def _specs(r: ApiRequest) -> list[shaman.FileSpec]:
     try:
         return shaman.specs.parse_specs(r.body["files"], check_paths=True)
     except shaman.SpecError as exc:
-        raise ApiError(400, str(exc)) from None
+        raise ManagerError(400, str(exc)) from None
 
 
 def _key(checksum: str, filesize: str) -> shaman.BlobKey:
     try:
         return shaman.check_blob_key(checksum, int(filesize))
     except (shaman.SpecError, ValueError) as exc:
-        raise ApiError(400, str(exc)) from None
+        raise ManagerError(400, str(exc)) from None
 
 
 def checkout_requirements(m: Manager, r: ApiRequest) -> dict[str, Any]:
@@ -66,12 +66,12 @@ def checkout(m: Manager, r: ApiRequest) -> dict[str, Any]:
     try:
         result = store.checkouts.create(r.body["checkoutPath"], _specs(r))
     except shaman.SpecError as exc:
-        raise ApiError(400, str(exc)) from None
+        raise ManagerError(400, str(exc)) from None
     except shaman.CheckoutError as exc:
-        raise ApiError(exc.status, str(exc)) from None
+        raise ManagerError(exc.status, str(exc)) from None
     except OSError as exc:
         log.error("cannot create checkout %r: %s", r.body["checkoutPath"], exc)
-        raise ApiError(500, f"cannot create the checkout: {exc.strerror or exc}") from None
+        raise ManagerError(500, f"cannot create the checkout: {exc.strerror or exc}") from None
     return {"checkoutPath": result.path}
 
 
@@ -112,7 +112,7 @@ def _upload(m: Manager, validator: RequestValidator, checksum: str, filesize: st
     try:
         store = _shaman(m)
         key = _key(checksum, filesize)
-    except ApiError as exc:
+    except ManagerError as exc:
         return error_response(exc.status, exc.message)
     origin = f" from {req.remote_addr}" + (f" ({name!r})" if name else "")
     length = req.content_length if req.content_length >= 0 else None  # None: chunked

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid as uuidlib
 from typing import Any
 
-from .. import events, scheduler, serialize, states, worker_states
+from .. import events, scheduler, serialize
+from ..state_machine import rules as states
+from ..state_machine import workers as worker_states
 from ..context import Manager
 from ..db import jobs as job_db
 from ..db import tasks as task_db
 from ..db import workers as worker_db
-from ..status_changes import change_task_status, worker_failed_task
+from ..state_machine.apply import change_task_status, worker_failed_task
 from ..worker_auth import hash_secret
-from .common import NO_CONTENT, ApiError, ApiRequest, Reply
+from .common import NO_CONTENT, ManagerError, ApiRequest, Reply
 
 
 def _types(values: list[str]) -> list[str]:
@@ -22,7 +24,7 @@ def _types(values: list[str]) -> list[str]:
 def register_worker(m: Manager, r: ApiRequest) -> dict[str, Any]:
     body = r.body
     if not body["secret"]:
-        raise ApiError(400, "a worker must register with a non-empty secret")
+        raise ManagerError(400, "a worker must register with a non-empty secret")
     with m.change() as (conn, _changes):
         worker_id = worker_db.insert_worker(
             conn, uuid=str(uuidlib.uuid4()), secret_hash=hash_secret(body["secret"]),
@@ -73,7 +75,10 @@ def worker_state_changed(m: Manager, r: ApiRequest) -> Reply:
 
 
 def schedule_task(m: Manager, r: ApiRequest) -> dict[str, Any] | Reply | None:
-    return scheduler.assign_task(m, r.worker["id"])
+    result = scheduler.assign_task(m, r.worker["id"])
+    if isinstance(result, scheduler.StatusChangeRequested):
+        return Reply(423, {"status_requested": result.status})
+    return result
 
 
 def task_update(m: Manager, r: ApiRequest) -> Reply:
@@ -82,13 +87,13 @@ def task_update(m: Manager, r: ApiRequest) -> Reply:
     with m.change() as (conn, changes):
         task = task_db.fetch_by_uuid(conn, r.path["task_id"])
         if task is None:
-            raise ApiError(404, f"task {r.path['task_id']} does not exist")
+            raise ManagerError(404, f"task {r.path['task_id']} does not exist")
         try:
             states.check_worker_task_update(task_status=task["status"],
                                             assigned_to_caller=task["worker_id"] == r.worker["id"],
                                             reported_status=reported)
         except states.TransitionRefused as exc:
-            raise ApiError(exc.http_status, exc.message) from exc
+            raise ManagerError(exc.http_status, exc.message) from exc
         if "activity" in body:
             task_db.set_activity(conn, task["id"], body["activity"])
         if body.get("log"):

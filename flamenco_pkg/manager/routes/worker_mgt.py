@@ -6,18 +6,22 @@ import uuid as uuidlib
 from datetime import datetime
 from typing import Any
 
-from .. import events, serialize, sleep_schedule, states, worker_states
+from .. import events, serialize
+from ..sleep import schedule as sleep_schedule
+from ..sleep.scheduler import apply_schedule
+from ..state_machine import rules as states
+from ..state_machine import workers as worker_states
 from ..context import Manager
 from ..db import tags as tag_db
 from ..db import workers as worker_db
 from ..db.connection import to_db_time
-from .common import NO_CONTENT, ApiError, ApiRequest, Reply
+from .common import NO_CONTENT, ManagerError, ApiRequest, Reply
 
 
 def _worker(conn, worker_uuid: str):
     worker = worker_db.fetch_by_uuid(conn, worker_uuid)
     if worker is None:
-        raise ApiError(404, f"worker {worker_uuid} does not exist")
+        raise ManagerError(404, f"worker {worker_uuid} does not exist")
     return worker
 
 
@@ -60,7 +64,7 @@ def request_worker_status_change(m: Manager, r: ApiRequest) -> Reply:
                 worker["status"], worker_states.current_request(worker), r.body["status"],
                 lazy=bool(r.body["is_lazy"]), can_restart=bool(worker["can_restart"]))
         except states.TransitionRefused as exc:
-            raise ApiError(exc.http_status, exc.message) from exc
+            raise ManagerError(exc.http_status, exc.message) from exc
         worker_states.apply(conn, changes, worker, change, "status change requested")
     return NO_CONTENT
 
@@ -99,15 +103,6 @@ def set_sleep_schedule(m: Manager, r: ApiRequest) -> Reply:
     return NO_CONTENT
 
 
-def apply_schedule(conn, changes, worker, schedule: sleep_schedule.Schedule, now: datetime) -> None:
-    """Ask the worker to sleep or wake as its schedule says (non-lazy), if needed."""
-    change = states.sleep_scheduler_request(worker["status"], worker_states.current_request(worker),
-                                            sleep_schedule.verdict(schedule, now),
-                                            deleted=worker["deleted_at"] is not None)
-    if change is not None:
-        worker_states.apply(conn, changes, worker, change, "sleep schedule")
-
-
 def fetch_worker_tags(m: Manager, r: ApiRequest) -> dict[str, Any]:
     with m.db.tx() as conn:
         rows = tag_db.fetch_all(conn)
@@ -118,13 +113,13 @@ def create_worker_tag(m: Manager, r: ApiRequest) -> dict[str, Any]:
     body = r.body
     name = body["name"].strip()
     if not name:
-        raise ApiError(400, "a worker tag needs a name")
+        raise ManagerError(400, "a worker tag needs a name")
     tag_uuid = body.get("id") or str(uuidlib.uuid4())
     with m.change() as (conn, changes):
         if tag_db.fetch_by_name(conn, name) is not None:
-            raise ApiError(409, f"a worker tag named {name!r} already exists")
+            raise ManagerError(409, f"a worker tag named {name!r} already exists")
         if tag_db.fetch_by_uuid(conn, tag_uuid) is not None:
-            raise ApiError(409, f"a worker tag with id {tag_uuid} already exists")
+            raise ManagerError(409, f"a worker tag with id {tag_uuid} already exists")
         tag_db.insert(conn, tag_uuid, name, body.get("description", ""))
         tag = serialize.tag(tag_db.fetch_by_uuid(conn, tag_uuid))
         events.worker_tag_updated(changes, tag)
@@ -134,7 +129,7 @@ def create_worker_tag(m: Manager, r: ApiRequest) -> dict[str, Any]:
 def _tag(conn, tag_uuid: str):
     tag = tag_db.fetch_by_uuid(conn, tag_uuid)
     if tag is None:
-        raise ApiError(404, f"worker tag {tag_uuid} does not exist")
+        raise ManagerError(404, f"worker tag {tag_uuid} does not exist")
     return tag
 
 
@@ -146,12 +141,12 @@ def fetch_worker_tag(m: Manager, r: ApiRequest) -> dict[str, Any]:
 def update_worker_tag(m: Manager, r: ApiRequest) -> Reply:
     name = r.body["name"].strip()
     if not name:
-        raise ApiError(400, "a worker tag needs a name")
+        raise ManagerError(400, "a worker tag needs a name")
     with m.change() as (conn, changes):
         tag = _tag(conn, r.path["tag_id"])
         other = tag_db.fetch_by_name(conn, name)
         if other is not None and other["id"] != tag["id"]:
-            raise ApiError(409, f"a worker tag named {name!r} already exists")
+            raise ManagerError(409, f"a worker tag named {name!r} already exists")
         tag_db.update(conn, tag["id"], name, r.body.get("description"))
         events.worker_tag_updated(changes, serialize.tag(tag_db.fetch_by_uuid(conn, tag["uuid"])))
     return NO_CONTENT

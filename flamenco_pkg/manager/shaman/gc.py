@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from ..durations import format_duration
+from ..config.durations import format_duration
 from .filestore import UPLOAD_ABANDONED_AFTER_S, remove_empty_dirs
 from .layout import BLOB_SUFFIX, UPLOAD_SUFFIX, Layout
 

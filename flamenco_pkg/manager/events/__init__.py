@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .serialize import api_time
+from ..serialize import api_time
 
 log = logging.getLogger("flamenco.events")
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import sqlite3
 from flamenco_pkg.api.statuses import TaskStatus
 
-from . import events, states
-from .db import jobs as job_db
-from .db import tasks as task_db
-from .db import workers as worker_db
-from .events import Changes
+from .. import events
+from . import rules as states
+from ..db import jobs as job_db
+from ..db import tasks as task_db
+from ..db import workers as worker_db
+from ..events import Changes
 
 
 def apply_job_steps(conn: sqlite3.Connection, changes: Changes, job_id: int,

@@ -6,7 +6,7 @@ import logging
 
 import gevent
 
-from ..sleep_scheduler import tick
+from .scheduler import tick
 
 log = logging.getLogger("flamenco.sleepscheduler")
 

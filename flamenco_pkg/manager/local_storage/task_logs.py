@@ -10,7 +10,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from . import storage
+from . import paths as storage
 
 TAIL_BYTES = 2048
 

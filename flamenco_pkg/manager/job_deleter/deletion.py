@@ -13,10 +13,11 @@ from pathlib import Path
 
 import gevent.queue
 
-from . import events, shaman, storage
-from .context import Manager
-from .db import jobs as job_db
-from .db.connection import to_db_time
+from .. import events, shaman
+from ..local_storage import paths as storage
+from ..context import Manager
+from ..db import jobs as job_db
+from ..db.connection import to_db_time
 
 log = logging.getLogger("flamenco.jobdeleter")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import socketio
 
-from .storage import UUID_RE
+from ..local_storage.paths import UUID_RE
 
 log = logging.getLogger("flamenco.live")
 

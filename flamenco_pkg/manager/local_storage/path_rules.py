@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from .storage import UnsafePath
+from .paths import UnsafePath
 
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 _SEPARATORS_RE = re.compile(r"[/\\]")

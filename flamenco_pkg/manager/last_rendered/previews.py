@@ -25,8 +25,9 @@ from typing import Any
 import gevent.queue
 from PIL import Image, UnidentifiedImageError
 
-from . import events, storage
-from .db import last_rendered as last_rendered_db
+from .. import events
+from ..local_storage import paths as storage
+from ..db import last_rendered as last_rendered_db
 
 log = logging.getLogger("flamenco.lastrendered")
 

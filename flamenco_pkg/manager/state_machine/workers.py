@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from . import events, states
-from .db import workers as worker_db
-from .events import Changes
-from .status_changes import return_worker_tasks
+from .. import events
+from . import rules as states
+from ..db import workers as worker_db
+from ..events import Changes
+from .apply import return_worker_tasks
 
 
 def current_request(worker: sqlite3.Row) -> states.WorkerRequest | None:

@@ -6,7 +6,7 @@ import logging
 
 import gevent
 
-from ..timeouts import check_task_timeouts, check_worker_timeouts
+from .checks import check_task_timeouts, check_worker_timeouts
 
 log = logging.getLogger("flamenco.timeouts")
 

@@ -12,7 +12,7 @@ import logging
 import gevent
 
 from .. import shaman
-from ..durations import format_duration
+from ..config.durations import format_duration
 
 log = logging.getLogger("flamenco.shaman")
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import config as config_mod
-from .config import Config, ConfigError, Variable, VariableValue
-from .path_rules import PathRefused, refuse_dot_segments
-from .variables import Variables
+from .. import config as config_mod
+from . import Config, ConfigError, Variable, VariableValue
+from ..local_storage.path_rules import PathRefused, refuse_dot_segments
+from ..variables import Variables
 
 log = logging.getLogger("flamenco.setup")
 
@@ -188,7 +188,7 @@ def needs_restart(old: Config, new: Config) -> list[str]:
 
 def manager_dirs(manager: Any) -> dict[str, Path]:
     """Folders of the Manager itself, which must not double as shared storage."""
-    from .cli import executable_dir
+    from ..cli import executable_dir
 
     return {"program folder": executable_dir(),
             "configuration folder": Path(manager.config_path).absolute().parent,

@@ -6,7 +6,7 @@ import logging
 
 import gevent
 
-from .. import last_rendered
+from . import previews as last_rendered
 
 log = logging.getLogger("flamenco.lastrendered")
 

@@ -19,7 +19,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .path_rules import PathRefused, refuse_dot_segments
+from ..local_storage.path_rules import PathRefused, refuse_dot_segments
 
 log = logging.getLogger("flamenco.setup")
 

@@ -7,7 +7,7 @@ import logging
 import gevent
 import gevent.queue
 
-from ..job_deletion import delete_job, pending
+from .deletion import delete_job, pending
 
 log = logging.getLogger("flamenco.jobdeleter")
 

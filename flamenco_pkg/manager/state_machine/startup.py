@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from . import states
-from .context import Manager
-from .db import jobs as job_db
-from .status_changes import apply_job_steps
+from . import rules as states
+from ..context import Manager
+from ..db import jobs as job_db
+from .apply import apply_job_steps
 
 log = logging.getLogger("flamenco.manager")
 

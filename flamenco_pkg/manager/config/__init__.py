@@ -23,7 +23,7 @@ from typing import Any, Mapping, get_type_hints
 
 import yaml
 
-from flamenco_pkg.manager.durations import DURATION_EXAMPLES, format_duration, parse_duration
+from .durations import DURATION_EXAMPLES, format_duration, parse_duration
 
 __all__ = [
     "AUDIENCES",

@@ -8,25 +8,33 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
-from . import events
-from .context import Manager
-from .db import scheduling
-from .db import tasks as task_db
-from .db import workers as worker_db
-from .routes.common import ApiError, Reply
-from .status_changes import change_task_status
+from .. import events
+from ..context import Manager
+from ..db import scheduling
+from ..db import tasks as task_db
+from ..db import workers as worker_db
+from ..errors import ManagerError
+from ..state_machine.apply import change_task_status
 
 
-def assign_task(manager: Manager, worker_id: int) -> dict[str, Any] | Reply | None:
-    """AssignedTask for the worker, a 423 Reply for a pending status request, or None."""
+@dataclass(frozen=True)
+class StatusChangeRequested:
+    """The worker must change status before it gets work (the API answers 423)."""
+
+    status: str
+
+
+def assign_task(manager: Manager, worker_id: int) -> dict[str, Any] | StatusChangeRequested | None:
+    """AssignedTask for the worker, the status it must change to first, or None."""
     with manager.scheduler_lock, manager.change() as (conn, changes):
         worker = worker_db.fetch_by_id(conn, worker_id)
         if worker["status_requested"]:
-            return Reply(423, {"status_requested": worker["status_requested"]})
+            return StatusChangeRequested(worker["status_requested"])
         if worker["status"] != "awake":
-            raise ApiError(409, f'worker is in status "{worker["status"] or "registered"}", '
+            raise ManagerError(409, f'worker is in status "{worker["status"] or "registered"}", '
                                 'it must be awake to get tasks')
         task_id = scheduling.already_active_task(conn, worker_id)
         if task_id is None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from . import states, worker_states
-from .context import Manager
-from .db import tasks as task_db
-from .db import workers as worker_db
-from .db.connection import to_db_time
-from .serialize import api_time
-from .status_changes import change_task_status
+from ..state_machine import rules as states
+from ..state_machine import workers as worker_states
+from ..context import Manager
+from ..db import tasks as task_db
+from ..db import workers as worker_db
+from ..db.connection import to_db_time
+from ..serialize import api_time
+from ..state_machine.apply import change_task_status
 
 log = logging.getLogger("flamenco.timeouts")
 
