@@ -21,7 +21,6 @@ from .context import Manager
 from .routes import ROUTE_MODULES
 from .errors import ManagerError
 from .routes.common import ApiRequest, Reply, error_response, json_response
-from .worker_auth import authenticate
 
 log = logging.getLogger("flamenco.http")
 
@@ -57,6 +56,11 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
               handler: Handler) -> Callable[..., bottle.HTTPResponse]:
     def endpoint(**path: str) -> bottle.HTTPResponse:
         req = bottle.request
+        worker_row = None
+        if op.secured:  # before the body is read: strangers do not get 64 MiB parsed
+            worker_row = manager.worker_auth.authenticate(manager, req.headers.get("Authorization", ""))
+            if worker_row is None:
+                return json_response(403, {"message": "worker authentication failed"})
         try:
             body = _request_body(req)
             valid = validator.validate(
@@ -68,12 +72,7 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
         except RequestInvalid as exc:
             return json_response(400, {"message": exc.message})
         api_req = ApiRequest(path=valid.path, query=valid.query, body=valid.body, headers=req.headers,
-                             remote_addr=_client_address(req))
-        if op.secured:
-            worker_row = authenticate(manager, req.headers.get("Authorization", ""))
-            if worker_row is None:
-                return json_response(403, {"message": "worker authentication failed"})
-            api_req.worker = worker_row
+                             remote_addr=_client_address(req), worker=worker_row)
         try:
             return _render(handler(manager, api_req))
         except ManagerError as exc:

@@ -22,6 +22,7 @@ from .events import Changes, EventBroker
 from .job_types import JobTypeRegistry
 from .local_storage.task_logs import TaskLogs
 from .variables import Variables
+from .worker_auth import WorkerAuth
 
 log = logging.getLogger("flamenco.manager")
 
@@ -41,6 +42,7 @@ class Manager:
     last_rendered_queue: gevent.queue.Queue = field(default_factory=lambda: gevent.queue.Queue(3))
     # Serialises "give me a task" and "may I keep running", as upstream does.
     scheduler_lock: threading.Lock = field(default_factory=threading.Lock)
+    worker_auth: WorkerAuth = field(default_factory=WorkerAuth)
 
     def __post_init__(self) -> None:
         self.variables = Variables.from_config(self.config)

@@ -20,24 +20,46 @@ TASK_FROM = """tasks t JOIN jobs j ON j.id = t.job_id
 
 def insert_tasks(conn: sqlite3.Connection, job_id: int, created_at: str,
                  tasks: Sequence[Mapping]) -> dict[str, int]:
-    """Insert tasks in order (index_in_job from 1); returns uuid -> row id."""
+    """Insert tasks in order (index_in_job from 1); returns uuid -> row id.
+
+    Each row gets the scheduler's copies of its job's fields, and the job's
+    task counts grow by the number of queued tasks (see migration 0002).
+    """
+    job = conn.execute(
+        """SELECT priority, worker_tag_id,
+                  status IN ('queued', 'active') AND delete_requested_at IS NULL AS schedulable
+           FROM jobs WHERE id = ?""", (job_id,)).fetchone()
     ids: dict[str, int] = {}
     for index, task in enumerate(tasks, start=1):
         cur = conn.execute(
             """INSERT INTO tasks (created_at, updated_at, uuid, name, type, job_id, index_in_job,
-                                  priority, status, commands, steps_total)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)""",
+                                  priority, status, commands, steps_total,
+                                  job_priority, job_tag_id, job_schedulable)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)""",
             (created_at, created_at, task["uuid"], task["name"], task["type"], job_id, index,
-             task["priority"], json.dumps(task["commands"]), task["steps_total"]),
+             task["priority"], json.dumps(task["commands"]), task["steps_total"],
+             job[0], job[1], job[2]),
         )
         ids[task["uuid"]] = int(cur.lastrowid)
+    if ids:
+        conn.execute(
+            """INSERT INTO job_task_counts (job_id, status, count) VALUES (?, 'queued', ?)
+               ON CONFLICT (job_id, status) DO UPDATE SET count = count + excluded.count""",
+            (job_id, len(ids)))
     return ids
 
 
 def insert_dependencies(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
+    """Record "task waits for dependency" pairs and count each task's unfinished ones."""
+    pairs = list(pairs)
     conn.executemany(
-        "INSERT OR IGNORE INTO task_dependencies (task_id, dependency_id) VALUES (?, ?)", list(pairs)
+        "INSERT OR IGNORE INTO task_dependencies (task_id, dependency_id) VALUES (?, ?)", pairs
     )
+    conn.executemany(
+        """UPDATE tasks SET deps_pending = (
+               SELECT COUNT(*) FROM task_dependencies d JOIN tasks dep ON dep.id = d.dependency_id
+               WHERE d.task_id = tasks.id AND dep.status != 'completed')
+           WHERE id = ?""", [(task_id,) for task_id in sorted({t for t, _ in pairs})])
 
 
 def fetch_by_uuid(conn: sqlite3.Connection, uuid: str) -> sqlite3.Row | None:

@@ -53,6 +53,7 @@ def delete_worker(m: Manager, r: ApiRequest) -> Reply:
         worker_states.apply(conn, changes, worker, change, f"worker {worker['name']} was deleted")
         worker_db.soft_delete(conn, worker["id"])
         events.worker_updated(changes, worker_db.fetch_by_id(conn, worker["id"]))
+    m.worker_auth.forget(worker["uuid"])
     return NO_CONTENT
 
 
