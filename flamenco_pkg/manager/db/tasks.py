@@ -62,6 +62,26 @@ def insert_dependencies(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int
            WHERE id = ?""", [(task_id,) for task_id in sorted({t for t, _ in pairs})])
 
 
+def rebuild_derived(conn: sqlite3.Connection) -> None:
+    """Recompute every kept copy and count from the tables themselves.
+
+    For tools that fill the tables with plain SQL (benchmarks, imports): the
+    scheduler's copies of job fields, pending-dependency counts and the
+    per-job task counts that migration 0002's triggers keep afterwards.
+    """
+    conn.execute(
+        """UPDATE tasks SET
+               job_priority = (SELECT j.priority FROM jobs j WHERE j.id = tasks.job_id),
+               job_tag_id = (SELECT j.worker_tag_id FROM jobs j WHERE j.id = tasks.job_id),
+               job_schedulable = (SELECT j.status IN ('queued', 'active') AND j.delete_requested_at IS NULL
+                                  FROM jobs j WHERE j.id = tasks.job_id),
+               deps_pending = (SELECT COUNT(*) FROM task_dependencies d JOIN tasks dep ON dep.id = d.dependency_id
+                               WHERE d.task_id = tasks.id AND dep.status != 'completed')""")
+    conn.execute("DELETE FROM job_task_counts")
+    conn.execute("""INSERT INTO job_task_counts (job_id, status, count)
+                    SELECT job_id, status, COUNT(*) FROM tasks GROUP BY job_id, status""")
+
+
 def fetch_by_uuid(conn: sqlite3.Connection, uuid: str) -> sqlite3.Row | None:
     return conn.execute(f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.uuid = ?", (uuid,)).fetchone()
 
