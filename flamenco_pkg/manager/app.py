@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import select
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -72,7 +74,8 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
         except RequestInvalid as exc:
             return json_response(400, {"message": exc.message})
         api_req = ApiRequest(path=valid.path, query=valid.query, body=valid.body, headers=req.headers,
-                             remote_addr=_client_address(req), worker=worker_row)
+                             remote_addr=_client_address(req), worker=worker_row,
+                             client_gone=_hangup_check(req.environ))
         try:
             return _render(handler(manager, api_req))
         except ManagerError as exc:
@@ -107,6 +110,22 @@ def _request_body(req: bottle.BaseRequest) -> Any:
             raise ManagerError(413, f"request body is larger than {MAX_JSON_BODY} bytes")
         return data
     return stream
+
+
+def _hangup_check(environ: dict) -> Callable[[], bool]:
+    """A check that says whether the client closed its connection (EOF while we hold its request)."""
+    sock = environ.get("flamenco.client_socket")
+    if sock is None:
+        return lambda: False
+
+    def gone() -> bool:
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    return gone
 
 
 def _client_address(req: bottle.BaseRequest) -> str:

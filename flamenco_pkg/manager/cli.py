@@ -98,8 +98,17 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     check_stuck_jobs(manager)
     host, port = listen_host_port(config)
     wsgi = socketio.WSGIApp(create_server(manager.broker), build_app(manager))
+
+    class Handler(WebSocketHandler):
+        """Lets a held request see its client's socket, to notice a disconnect."""
+
+        def get_environ(self):
+            environ = super().get_environ()
+            environ["flamenco.client_socket"] = self.socket
+            return environ
+
     server = WSGIServer((host, port), wsgi, log=None, error_log=logging.getLogger("flamenco.http"),
-                        handler_class=WebSocketHandler)
+                        handler_class=Handler)
     try:
         server.start()
     except OSError as exc:
@@ -122,6 +131,7 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
         gevent.signal_handler(sig, stop.set)
     stop.wait()
     log.info("shutting down")
+    manager.waiters.release_all()  # held task requests answer 204 now
     stopping = Changes()
     lifecycle(stopping, "manager-shutdown")
     manager.publish(stopping)

@@ -16,11 +16,14 @@ from . import config as config_mod
 from . import events
 from .state_machine import rules as states
 from .db import jobs as job_db
+from .db import scheduling
 from .db import workers as worker_db
 from .db.connection import Database
 from .events import Changes, EventBroker
 from .job_types import JobTypeRegistry
 from .local_storage.task_logs import TaskLogs
+from .scheduler import wakeups
+from .scheduler.waiters import Waiters
 from .variables import Variables
 from .worker_auth import WorkerAuth
 
@@ -43,9 +46,17 @@ class Manager:
     # Serialises "give me a task" and "may I keep running", as upstream does.
     scheduler_lock: threading.Lock = field(default_factory=threading.Lock)
     worker_auth: WorkerAuth = field(default_factory=WorkerAuth)
+    # Held "give me a task" requests (long-poll), woken by events after commits.
+    waiters: Waiters = None  # type: ignore[assignment]  # built in __post_init__
 
     def __post_init__(self) -> None:
         self.variables = Variables.from_config(self.config)
+        self.waiters = Waiters(work_left=self._any_runnable)
+        self.broker.subscribers.append(wakeups.subscriber(self.waiters))
+
+    def _any_runnable(self) -> bool:
+        with self.db.tx() as conn:
+            return scheduling.any_runnable(conn)
 
     @contextlib.contextmanager
     def change(self) -> Iterator[tuple[sqlite3.Connection, Changes]]:

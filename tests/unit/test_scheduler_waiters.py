@@ -8,7 +8,7 @@ import gevent
 import pytest
 from gevent.event import Event
 
-from flamenco_pkg.manager.scheduler_waiters import Waiters
+from flamenco_pkg.manager.scheduler.waiters import Waiters
 
 LONG = 30.0  # a hold no test should reach; tests end their greenlets themselves
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ class ApiRequest:
     headers: Any
     remote_addr: str
     worker: Any = None  # the authenticated worker row, for the worker tag
+    client_gone: Callable[[], bool] = lambda: False  # True once the client hung up (for held requests)
 
 
 NO_CONTENT = Reply(204)

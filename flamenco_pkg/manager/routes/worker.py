@@ -75,7 +75,8 @@ def worker_state_changed(m: Manager, r: ApiRequest) -> Reply:
 
 
 def schedule_task(m: Manager, r: ApiRequest) -> dict[str, Any] | Reply | None:
-    result = scheduler.assign_task(m, r.worker["id"])
+    wait = r.headers.get("X-Flamenco-Wait")  # our long-poll addition; validated as an integer by the spec
+    result = scheduler.assign_or_wait(m, r.worker, int(wait) if wait else 0, r.client_gone)
     if isinstance(result, scheduler.StatusChangeRequested):
         return Reply(423, {"status_requested": result.status})
     return result

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import events
-from ..context import Manager
 from ..db import scheduling
 from ..db import tasks as task_db
 from ..db import workers as worker_db
 from ..errors import ManagerError
 from ..state_machine.apply import change_task_status
+
+if TYPE_CHECKING:
+    from ..context import Manager
+
+LONG_POLL_MAX_S = 60  # a held request never outlives the Worker's 120 s read timeout
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,23 @@ def assign_task(manager: Manager, worker_id: int) -> dict[str, Any] | StatusChan
             events.worker_updated(changes, worker_db.fetch_by_id(conn, worker_id))
         task = task_db.fetch_by_id(conn, task_id)
     return _assigned_task(manager, task, worker)
+
+
+def assign_or_wait(manager: Manager, worker: sqlite3.Row, wait_s: int,
+                   cancelled: Callable[[], bool] | None = None) -> dict[str, Any] | StatusChangeRequested | None:
+    """`assign_task`, but with nothing to do, hold on up to `wait_s` seconds (long-poll).
+
+    The request is woken when work may have become runnable or a status
+    change is requested for this Worker (see `wakeups.py`); None when the time
+    is up, the client went away or the Manager shuts down.
+    """
+    def pick() -> dict[str, Any] | StatusChangeRequested | None:
+        return assign_task(manager, worker["id"])
+
+    wait_s = min(wait_s, LONG_POLL_MAX_S)
+    if wait_s <= 0:
+        return pick()
+    return manager.waiters.wait(worker["uuid"], wait_s, pick, cancelled)
 
 
 def _assigned_task(manager: Manager, task: sqlite3.Row, worker: sqlite3.Row) -> dict[str, Any]:

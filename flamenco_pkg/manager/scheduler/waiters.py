@@ -53,8 +53,13 @@ class _Held:
 class Waiters:
     """Registry of held requests; see the module docstring for the chain rules."""
 
-    def __init__(self, cancel_poll_s: float = CANCEL_POLL_S) -> None:
+    def __init__(self, cancel_poll_s: float = CANCEL_POLL_S,
+                 work_left: Callable[[], bool] | None = None) -> None:
+        """`work_left()` (optional) says whether anything at all is runnable; when a
+        try finds nothing and neither is there anything for anyone, the chain
+        ends there instead of visiting every held request."""
         self.cancel_poll_s = cancel_poll_s
+        self.work_left = work_left
         self._held: dict[_Held, None] = {}      # insertion order = arrival order
         self._by_worker: dict[int, set[_Held]] = {}
         self._gen = 0                           # bumped by every work_available()
@@ -88,7 +93,10 @@ class Waiters:
                 if result is not None:
                     return result
                 if self._baton is me:
-                    self._pass_baton()
+                    if self.work_left is not None and not self.work_left():
+                        self._end_chain()
+                    else:
+                        self._pass_baton()
                 if not self._park(me, deadline, cancelled):
                     return None
         finally:
@@ -129,6 +137,12 @@ class Waiters:
         self._closed = True
         for held in self._held:
             held.woken.set()
+
+    def _end_chain(self) -> None:
+        """Nothing is runnable for anyone: the rest of the chain would find nothing either."""
+        self._baton = None
+        self._todo.clear()
+        self._todo_gen = self._gen
 
     def _pass_baton(self) -> None:
         """Wake the longest-waiting request that has not tried since the last signal; none: the chain ends."""
