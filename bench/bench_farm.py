@@ -144,6 +144,14 @@ def part_manager_big_job(run: Run, args, tmp: Path) -> None:
             run.note("the probe Worker could not register; stall figures skipped")
             return
         probe = probe_workers[0]
+        idle = []
+        for _ in range(30):
+            t0 = time.perf_counter()
+            if probe.conn.request("GET", "/api/v3/version").status == 200:
+                idle.append(time.perf_counter() - t0)
+        run.figure("idle Manager, GET /api/v3/version over keep-alive",
+                   f"p50 {ms(percentile(idle, 50))} ({len(idle)} of 30 answered; about 40 ms means Nagle's "
+                   "algorithm meets the client's delayed ACK: see above)")
         res, payload = measure_stall(probe, manager.port, f"submitting a {args.tasks:,}-task job",
                                      "POST", "/api/v3/jobs", big_job_body(args.tasks))
         run.figure(f"{args.tasks:,}-task job accepted in", f"{res.op_s:.2f} s (HTTP {res.op_status})", "< 2 s")
