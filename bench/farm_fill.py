@@ -5,10 +5,10 @@ written directly, shaped as an `echo-sleep-test` submission stores them: per
 job an "echo" task and a "sleep" task that depends on it, both of type
 `misc`, status queued, with the commands a Worker would run.
 
-Only `Database` and `utcnow` come from the Manager (they open the file and
-apply its migrations); the SQL is here. When the schema grows columns or
-tables the Manager keeps in step with task rows, this must follow, and the
-benchmark notices if it does not: the Workers would get no task.
+`Database` and `utcnow` come from the Manager (they open the file and apply
+its migrations), and `rebuild_derived` recomputes what the Manager keeps in
+step with task rows (the scheduler's copies of job fields, pending
+dependencies, per-job task counts); the SQL of the fill is here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 from flamenco_pkg.manager.db.connection import Database, utcnow
+from flamenco_pkg.manager.db.tasks import rebuild_derived
 
 __all__ = ["add_big_job", "add_queued_jobs"]
 
@@ -49,6 +50,7 @@ def add_queued_jobs(db_path: Path, n_jobs: int, priority: int = 50) -> int:
                 "INSERT INTO task_dependencies (task_id, dependency_id)"
                 " SELECT s.id, e.id FROM tasks s JOIN tasks e ON e.job_id = s.job_id AND e.index_in_job = 1"
                 " WHERE s.index_in_job = 2 AND s.job_id >= ?", (first,))
+            rebuild_derived(conn)
             total = conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
         return total
     finally:
@@ -77,6 +79,7 @@ def add_big_job(db_path: Path, n_tasks: int) -> str:
                 "INSERT INTO task_dependencies (task_id, dependency_id)"
                 " SELECT s.id, e.id FROM tasks s JOIN tasks e ON e.job_id = s.job_id AND e.index_in_job = 1"
                 " WHERE s.job_id = ? AND s.index_in_job > 1", (job_id,))
+            rebuild_derived(conn)
         return job_uuid
     finally:
         db.close()
