@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import select
 import socket
 from collections.abc import Callable
 from typing import Any
 
 import bottle
+import gevent
+import gevent.socket
 
 from flamenco_pkg.api import spec as api_spec
 from flamenco_pkg.api.validation import RequestInvalid, RequestValidator
@@ -75,7 +76,7 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
             return json_response(400, {"message": exc.message})
         api_req = ApiRequest(path=valid.path, query=valid.query, body=valid.body, headers=req.headers,
                              remote_addr=_client_address(req), worker=worker_row,
-                             client_gone=_hangup_check(req.environ))
+                             watch_hangup=_hangup_watch(req.environ))
         try:
             return _render(handler(manager, api_req))
         except ManagerError as exc:
@@ -112,20 +113,28 @@ def _request_body(req: bottle.BaseRequest) -> Any:
     return stream
 
 
-def _hangup_check(environ: dict) -> Callable[[], bool]:
-    """A check that says whether the client closed its connection (EOF while we hold its request)."""
+def _hangup_watch(environ: dict) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """`watch(callback)`: call `callback` once the client closes its connection
+    while its request is held; returns a function that stops watching."""
     sock = environ.get("flamenco.client_socket")
-    if sock is None:
-        return lambda: False
 
-    def gone() -> bool:
-        try:
-            readable, _, _ = select.select([sock], [], [], 0)
-            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
-        except OSError:
-            return True
+    def watch(callback: Callable[[], None]) -> Callable[[], None]:
+        if sock is None:
+            return lambda: None
 
-    return gone
+        def run() -> None:
+            try:
+                gevent.socket.wait_read(sock.fileno())
+                if sock.recv(1, socket.MSG_PEEK) != b"":
+                    return  # the client sent more (a pipelined request), it did not hang up
+            except OSError:
+                pass
+            callback()
+
+        watcher = gevent.spawn(run)
+        return lambda: watcher.kill(block=True)
+
+    return watch
 
 
 def _client_address(req: bottle.BaseRequest) -> str:

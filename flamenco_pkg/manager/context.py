@@ -51,7 +51,8 @@ class Manager:
 
     def __post_init__(self) -> None:
         self.variables = Variables.from_config(self.config)
-        self.waiters = Waiters(work_left=self._any_runnable)
+        # A hang-up wakes its request at once (see app.py), so the check need not poll often.
+        self.waiters = Waiters(cancel_poll_s=30, work_left=self._any_runnable)
         self.broker.subscribers.append(wakeups.subscriber(self.waiters))
 
     def _any_runnable(self) -> bool:

@@ -104,3 +104,31 @@ def test_shutdown_answers_held_requests(manager):
     assert held.still_held_after(0.5)
     manager.stop()
     assert held.result().status_code == 204  # answered before the server closed, not cut off
+
+
+def test_a_worker_that_hangs_up_is_not_handed_the_task(manager, api):
+    """A held request whose client went away must not take (and lose) the next task."""
+    import base64
+    import socket
+    from urllib.parse import urlsplit
+
+    gone = ScriptedWorker(manager.url, name="gone").start()
+    url = urlsplit(manager.url)
+    token = base64.b64encode(f"{gone.uuid}:{gone.secret}".encode()).decode()
+    sock = socket.create_connection((url.hostname, url.port))
+    sock.sendall(b"POST /api/v3/worker/task HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                 b"X-Flamenco-Wait: 30\r\nAuthorization: Basic " + token.encode() + b"\r\n\r\n")
+    sock.settimeout(0.5)
+    try:
+        sock.recv(1)
+        raise AssertionError("the request was answered instead of held")
+    except TimeoutError:
+        pass
+    sock.close()  # the Worker goes away while its request is held
+
+    other = ScriptedWorker(manager.url, name="other").start()
+    held = Held(other, 20)
+    assert held.still_held_after(0.5)
+    job = api.post("/api/v3/jobs", json=JOB).json()
+    resp = held.result()
+    assert resp.status_code == 200 and resp.json()["job"] == job["id"]

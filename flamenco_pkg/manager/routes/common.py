@@ -30,7 +30,8 @@ class ApiRequest:
     headers: Any
     remote_addr: str
     worker: Any = None  # the authenticated worker row, for the worker tag
-    client_gone: Callable[[], bool] = lambda: False  # True once the client hung up (for held requests)
+    # watch_hangup(callback) -> stop: calls back when the client hangs up (for held requests)
+    watch_hangup: Callable[[Callable[[], None]], Callable[[], None]] = lambda _callback: lambda: None
 
 
 NO_CONTENT = Reply(204)

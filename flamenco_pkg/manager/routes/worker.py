@@ -76,7 +76,7 @@ def worker_state_changed(m: Manager, r: ApiRequest) -> Reply:
 
 def schedule_task(m: Manager, r: ApiRequest) -> dict[str, Any] | Reply | None:
     wait = r.headers.get("X-Flamenco-Wait")  # our long-poll addition; validated as an integer by the spec
-    result = scheduler.assign_or_wait(m, r.worker, int(wait) if wait else 0, r.client_gone)
+    result = scheduler.assign_or_wait(m, r.worker, int(wait) if wait else 0, r.watch_hangup)
     if isinstance(result, scheduler.StatusChangeRequested):
         return Reply(423, {"status_requested": result.status})
     return result

@@ -58,12 +58,13 @@ def assign_task(manager: Manager, worker_id: int) -> dict[str, Any] | StatusChan
 
 
 def assign_or_wait(manager: Manager, worker: sqlite3.Row, wait_s: int,
-                   cancelled: Callable[[], bool] | None = None) -> dict[str, Any] | StatusChangeRequested | None:
+                   watch_hangup: Callable[[Callable[[], None]], Callable[[], None]] | None = None,
+                   ) -> dict[str, Any] | StatusChangeRequested | None:
     """`assign_task`, but with nothing to do, hold on up to `wait_s` seconds (long-poll).
 
     The request is woken when work may have become runnable or a status
     change is requested for this Worker (see `wakeups.py`); None when the time
-    is up, the client went away or the Manager shuts down.
+    is up, the client hangs up (`watch_hangup` tells) or the Manager shuts down.
     """
     def pick() -> dict[str, Any] | StatusChangeRequested | None:
         return assign_task(manager, worker["id"])
@@ -71,7 +72,17 @@ def assign_or_wait(manager: Manager, worker: sqlite3.Row, wait_s: int,
     wait_s = min(wait_s, LONG_POLL_MAX_S)
     if wait_s <= 0:
         return pick()
-    return manager.waiters.wait(worker["uuid"], wait_s, pick, cancelled)
+    hung_up = []
+
+    def on_hangup() -> None:
+        hung_up.append(True)
+        manager.waiters.release(worker["uuid"])
+
+    stop_watching = watch_hangup(on_hangup) if watch_hangup else (lambda: None)
+    try:
+        return manager.waiters.wait(worker["uuid"], wait_s, pick, cancelled=lambda: bool(hung_up))
+    finally:
+        stop_watching()
 
 
 def _assigned_task(manager: Manager, task: sqlite3.Row, worker: sqlite3.Row) -> dict[str, Any]:

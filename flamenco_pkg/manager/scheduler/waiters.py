@@ -14,8 +14,9 @@ still tries at most once per signal it has not yet seen.
 
 A held request ends early in two ways, whichever suits the caller:
 - `cancelled`, an optional callable passed to `wait`, is asked every
-  `cancel_poll_s` seconds (1 s by default); True ends the wait with None.
-  Use it for a client that disconnected, where checking the socket is cheap.
+  `cancel_poll_s` seconds (1 s by default) and after every wake-up; True ends
+  the wait with None. Use it for a client that disconnected; a caller that is
+  told of the disconnect can `release` the Worker to end the wait at once.
 - Killing the waiting greenlet (`greenlet.kill()`, raising GreenletExit in
   `wait`) is safe too: the request leaves the registry and, if the chain was
   at it, hands the chain on.
@@ -98,6 +99,8 @@ class Waiters:
                     else:
                         self._pass_baton()
                 if not self._park(me, deadline, cancelled):
+                    return None
+                if cancelled is not None and cancelled():  # woken by `release` because it went away
                     return None
         finally:
             del self._held[me]
