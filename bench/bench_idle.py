@@ -30,9 +30,18 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench import report  # noqa: E402
 from tests.e2e.harness import WorkerProcess  # noqa: E402
 from tests.integration.farm import Api, ManagerProcess, ScriptedWorker, wait_until  # noqa: E402
 from tests.integration.live import LiveClient  # noqa: E402
+
+
+LINES: list[str] = []
+
+
+def say(line: str) -> None:
+    print(line)
+    LINES.append(line)
 
 
 def echo_job(name: str, repeats: int, *, paused: bool = True) -> dict:
@@ -90,8 +99,8 @@ def bench_real_workers(tmp: Path, n_tasks: int = 40) -> None:
         first_active = next(t for t, n, p in live.stamps
                             if n == "/task" and p["job_id"] == job["id"] and p["status"] == "active")
         live.wait_for("/jobs", lambda p: p["id"] == job["id"] and p["status"] == "completed", deadline_s=60)
-        print(f"idle workers, job queued -> first task active: {(first_active - start) * 1e3:8.1f} ms"
-              " (goal < 100 ms; upstream's Worker up to ~23 s)")
+        say(f"idle workers, job queued -> first task active: {(first_active - start) * 1e3:8.1f} ms"
+            " (goal < 100 ms; upstream's Worker up to ~23 s)")
         time.sleep(1.0)
 
         # Figure 1: 40 zero-second tasks on two Workers.
@@ -109,8 +118,8 @@ def bench_real_workers(tmp: Path, n_tasks: int = 40) -> None:
                 if s0 == "completed" and s1 == "active":
                     gaps.append(t1 - t0)
         mean_gap = statistics.mean(gaps) * 1e3 if gaps else float("nan")
-        print(f"two workers, {n_tasks} zero-second tasks: queued -> completed {done - start:6.2f} s, "
-              f"mean idle gap {mean_gap:7.1f} ms over {len(gaps)} gaps (goal < 100 ms; upstream ~5,000 ms)")
+        say(f"two workers, {n_tasks} zero-second tasks: queued -> completed {done - start:6.2f} s, "
+            f"mean idle gap {mean_gap:7.1f} ms over {len(gaps)} gaps (goal < 100 ms; upstream ~5,000 ms)")
     finally:
         live.close()
         for w in workers:
@@ -162,8 +171,8 @@ def bench_idle_crowd(tmp: Path, n_workers: int, window_s: float = 10.0) -> None:
         while time.monotonic() < deadline and not got:
             time.sleep(0.05)
         time.sleep(2.0)  # time for a second, wrong hand-out to show up
-        print(f"{n_workers} idle long-polling workers: Manager CPU {cpu * 100:5.1f} % of one core while they wait; "
-              f"one task handed to {len(got)} of them (goal: exactly 1)")
+        say(f"{n_workers} idle long-polling workers: Manager CPU {cpu * 100:5.1f} % of one core while they wait; "
+            f"one task handed to {len(got)} of them (goal: exactly 1)")
         stop.set()
     finally:
         manager.stop()
@@ -174,11 +183,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1000, help="idle long-polling workers for figure 3")
     parser.add_argument("--only", choices=["real", "crowd"], help="run one part only")
     args = parser.parse_args(argv)
+    LINES.clear()
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "real"):
             bench_real_workers(Path(tmp))
         if args.only in (None, "crowd"):
             bench_idle_crowd(Path(tmp), args.workers)
+    if args.only is None:
+        report.write_section("idle", "## No idle Workers (`bench/bench_idle.py`)\n\n"
+                             "Real Workers (source tree) and a Manager over loopback; times are when this "
+                             "process received the Socket.IO events, so both ends of a gap are measured alike. "
+                             "The crowd is simulated Workers holding `X-Flamenco-Wait: 30` requests; CPU is the "
+                             "Manager process's user+system time over 10 s.\n\n"
+                             f"Machine: {report.machine_line()}\n\n```\n" + "\n".join(LINES) + "\n```")
 
 
 if __name__ == "__main__":
