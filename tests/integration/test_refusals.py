@@ -58,3 +58,21 @@ def test_bad_value_stops_the_manager_at_start(tmp_path, line, key):
     assert f"flamenco-manager.yaml: {key}: " in result.stderr
     assert "Traceback" not in result.stderr
     assert not (proc.workdir / "flamenco-manager.sqlite").exists()  # stopped before opening anything
+
+
+def submit(api, checkout_id: str):
+    return api.post("/api/v3/jobs", json={
+        "name": "checkout", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
+        "settings": {"message": "m", "sleep_repeats": 0}, "storage": {"shaman_checkout_id": checkout_id}})
+
+
+def test_shaman_checkout_id_is_checked_at_submission(api):
+    for bad in ["../x", "a/../../etc", "/abs/path", "a//b", "./a", "a\\b", "c:x", "."]:
+        resp = submit(api, bad)
+        assert resp.status_code == 400, (bad, resp.text)
+        assert resp.json()["message"].startswith("storage.shaman_checkout_id "), resp.text
+    assert api.get("/api/v3/jobs").json()["jobs"] == []  # nothing stored
+    ok = submit(api, "project/scene-1")
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["storage"] == {"shaman_checkout_id": "project/scene-1"}
+    assert submit(api, "").status_code == 200  # no Shaman checkout
