@@ -20,6 +20,7 @@ from flamenco_pkg.api.validation import RequestInvalid, RequestValidator
 from .context import Manager
 from .routes import ROUTE_MODULES
 from .errors import ManagerError
+from .http_peer import client_address
 from .routes.common import ApiRequest, Reply, error_response, json_response
 from .worker_auth import authenticate
 
@@ -68,7 +69,7 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
         except RequestInvalid as exc:
             return json_response(400, {"message": exc.message})
         api_req = ApiRequest(path=valid.path, query=valid.query, body=valid.body, headers=req.headers,
-                             remote_addr=_client_address(req))
+                             remote_addr=client_address(req.environ, manager.config.trusted_proxies))
         if op.secured:
             worker_row = authenticate(manager, req.headers.get("Authorization", ""))
             if worker_row is None:
@@ -108,13 +109,6 @@ def _request_body(req: bottle.BaseRequest) -> Any:
             raise ManagerError(413, f"request body is larger than {MAX_JSON_BODY} bytes")
         return data
     return stream
-
-
-def _client_address(req: bottle.BaseRequest) -> str:
-    forwarded = req.headers.get("X-Forwarded-For") or req.headers.get("X-Real-IP")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
-    return req.remote_addr or ""
 
 
 def build_app(manager: Manager) -> bottle.Bottle:

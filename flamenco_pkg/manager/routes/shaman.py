@@ -22,6 +22,7 @@ from flamenco_pkg.api.validation import RequestInvalid, RequestValidator
 
 from .. import shaman
 from ..context import Manager
+from ..http_peer import client_address
 from .common import ManagerError, ApiRequest, error_response
 
 log = logging.getLogger("flamenco.shaman")
@@ -114,7 +115,7 @@ def _upload(m: Manager, validator: RequestValidator, checksum: str, filesize: st
         key = _key(checksum, filesize)
     except ManagerError as exc:
         return error_response(exc.status, exc.message)
-    origin = f" from {req.remote_addr}" + (f" ({name!r})" if name else "")
+    origin = f" from {client_address(req.environ, m.config.trusted_proxies)}" + (f" ({name!r})" if name else "")
     length = req.content_length if req.content_length >= 0 else None  # None: chunked
     try:
         outcome = store.uploads.receive(key, stream if has_body else _Empty(), content_length=length,
