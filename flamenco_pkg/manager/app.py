@@ -7,6 +7,7 @@ handler runs, and worker-tag operations require HTTP Basic auth.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from flamenco_pkg.api.validation import RequestInvalid, RequestValidator
 
 from .context import Manager
 from .routes import ROUTE_MODULES
+from .disk_full import DiskFull
 from .errors import ManagerError
 from .http_peer import client_address
 from .routes.common import ApiRequest, Reply, error_response, json_response
@@ -87,6 +89,18 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
     return endpoint
 
 
+def _answer_disk_full(endpoint: Callable[..., bottle.HTTPResponse]) -> Callable[..., bottle.HTTPResponse]:
+    """A full disk met outside the handler (e.g. while authenticating) is a 507 too, not a 500."""
+    @functools.wraps(endpoint)
+    def guarded(**path: str) -> bottle.HTTPResponse:
+        try:
+            return endpoint(**path)
+        except DiskFull as exc:
+            return error_response(exc.status, exc.message)
+
+    return guarded
+
+
 MAX_JSON_BODY = 64 * 1024 * 1024
 
 
@@ -119,7 +133,8 @@ def build_app(manager: Manager) -> bottle.Bottle:
         handler = handlers.get(op.operation_id)
         if handler is None:
             continue
-        app.route(op.bottle_path, method=op.method, callback=_endpoint(manager, validator, op, handler))
+        app.route(op.bottle_path, method=op.method,
+                  callback=_answer_disk_full(_endpoint(manager, validator, op, handler)))
 
     for module in ROUTE_MODULES:
         if hasattr(module, "mount"):

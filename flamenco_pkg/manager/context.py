@@ -18,6 +18,7 @@ from .state_machine import rules as states
 from .db import jobs as job_db
 from .db import workers as worker_db
 from .db.connection import Database
+from .disk_full import DiskFull, DiskWatch, is_disk_full
 from .events import Changes, EventBroker
 from .job_types import JobTypeRegistry
 from .local_storage.task_logs import TaskLogs
@@ -41,9 +42,12 @@ class Manager:
     last_rendered_queue: gevent.queue.Queue = field(default_factory=lambda: gevent.queue.Queue(3))
     # Serialises "give me a task" and "may I keep running", as upstream does.
     scheduler_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Disks found full (507 answers, the farm status' disk_full).
+    disk: DiskWatch = field(default_factory=DiskWatch)
 
     def __post_init__(self) -> None:
         self.variables = Variables.from_config(self.config)
+        self.db.on_full = lambda _exc: self.disk.full(self.db.path, "database")
 
     @contextlib.contextmanager
     def change(self) -> Iterator[tuple[sqlite3.Connection, Changes]]:
@@ -59,18 +63,36 @@ class Manager:
             job_statuses = job_db.distinct_statuses(conn)
         return str(states.farm_status(workers, job_statuses))
 
+    def farm_status_report(self) -> dict[str, str]:
+        """FarmStatusReport: the status, plus `disk_full` (ours, optional) while a disk is full."""
+        report = {"status": self.farm_status()}
+        disk_full = self.disk.message()
+        if disk_full:
+            report["disk_full"] = disk_full
+        return report
+
     def publish(self, changes: Changes) -> None:
+        """Write the log lines, then send the events; DiskFull afterwards if log lines were lost."""
+        lost: DiskFull | None = None
         for job_uuid, task_uuid, text, stamp in changes.logs:
-            self.append_task_log(job_uuid, task_uuid, text, timestamp=stamp)
+            try:
+                self.append_task_log(job_uuid, task_uuid, text, timestamp=stamp)
+            except DiskFull as exc:
+                lost = lost or exc
         for event, room, payload in changes.events:
             self.broker.publish(event, room, payload)
+        if lost is not None:
+            raise lost
 
     def append_task_log(self, job_uuid: str, task_uuid: str, text: str, *, timestamp: bool) -> None:
+        """Append to a task's log and tell the subscribers; DiskFull when there is no room."""
         if timestamp:
             text = TaskLogs.timestamped(text)
         try:
             written = self.task_logs.append(job_uuid, task_uuid, text)
         except OSError as exc:
+            if is_disk_full(exc):
+                raise self.disk.full(self.task_logs.path(job_uuid, task_uuid), "task logs") from exc
             log.error("cannot write the log of task %s: %s", task_uuid, exc)
             return
         if written:

@@ -12,6 +12,7 @@ append for it is dropped instead of creating the folder again.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import zlib
@@ -27,6 +28,19 @@ TAIL_BYTES = 2048
 LOCK_COUNT = 64
 # Removed jobs remembered to drop late appends; far more than can be in flight.
 REMEMBERED_REMOVALS = 10_000
+
+
+def _append_whole(path: Path, data: bytes) -> None:
+    """Append all of `data` or nothing: a failed write (a full disk) is cut off again."""
+    with open(path, "ab", buffering=0) as fh:
+        start = fh.seek(0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[fh.write(view):]
+        except OSError:
+            fh.truncate(start)
+            raise
 
 
 class TaskLogs:
@@ -59,8 +73,7 @@ class TaskLogs:
                 log.debug("task %s: log lines dropped, its job %s is deleted", task_uuid, job_uuid)
                 return ""
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "a", encoding="utf-8") as fh:
-                fh.write(text)
+            _append_whole(path, text.encode("utf-8"))
         return text
 
     def remove_job(self, job_uuid: str) -> None:
