@@ -86,7 +86,7 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     from .config import listen_host_port
     from .context import open_manager
     from .events import Changes, lifecycle
-    from .events.socketio import create_server
+    from .events.socketio import create_server, plain_http_for_foreign_origins
     from .db.connection import DatabaseError
     from .state_machine.startup import check_stuck_jobs
 
@@ -98,7 +98,7 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
         return 1
     check_stuck_jobs(manager)
     host, port = listen_host_port(config)
-    wsgi = socketio.WSGIApp(create_server(manager.broker), build_app(manager))
+    wsgi = socketio.WSGIApp(create_server(manager.broker, lambda: manager.config), build_app(manager))
 
     class Handler(WebSocketHandler):
         """Answers without Nagle's delay, and lets a held request see its client's socket."""
@@ -119,6 +119,7 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
 
     server = WSGIServer((host, port), wsgi, log=None, error_log=logging.getLogger("flamenco.http"),
                         handler_class=Handler)
+    server.pre_start_hook = plain_http_for_foreign_origins(lambda: manager.config)
     try:
         server.start()
     except OSError as exc:

@@ -19,6 +19,7 @@ from .db import jobs as job_db
 from .db import scheduling
 from .db import workers as worker_db
 from .db.connection import Database
+from .disk_full import DiskFull, DiskWatch, is_disk_full
 from .events import Changes, EventBroker
 from .job_types import JobTypeRegistry
 from .local_storage.task_logs import TaskLogs
@@ -48,9 +49,12 @@ class Manager:
     worker_auth: WorkerAuth = field(default_factory=WorkerAuth)
     # Held "give me a task" requests (long-poll), woken by events after commits.
     waiters: Waiters = None  # type: ignore[assignment]  # built in __post_init__
+    # Disks found full (507 answers, the farm status' disk_full).
+    disk: DiskWatch = field(default_factory=DiskWatch)
 
     def __post_init__(self) -> None:
         self.variables = Variables.from_config(self.config)
+        self.db.on_full = lambda _exc: self.disk.full(self.db.path, "database")
         # A hang-up wakes its request at once (see app.py), so the check need not poll often.
         self.waiters = Waiters(cancel_poll_s=30, work_left=self._any_runnable)
         self.broker.subscribers.append(wakeups.subscriber(self.waiters))
@@ -73,18 +77,36 @@ class Manager:
             job_statuses = job_db.distinct_statuses(conn)
         return str(states.farm_status(workers, job_statuses))
 
+    def farm_status_report(self) -> dict[str, str]:
+        """FarmStatusReport: the status, plus `disk_full` (ours, optional) while a disk is full."""
+        report = {"status": self.farm_status()}
+        disk_full = self.disk.message()
+        if disk_full:
+            report["disk_full"] = disk_full
+        return report
+
     def publish(self, changes: Changes) -> None:
+        """Write the log lines, then send the events; DiskFull afterwards if log lines were lost."""
+        lost: DiskFull | None = None
         for job_uuid, task_uuid, text, stamp in changes.logs:
-            self.append_task_log(job_uuid, task_uuid, text, timestamp=stamp)
+            try:
+                self.append_task_log(job_uuid, task_uuid, text, timestamp=stamp)
+            except DiskFull as exc:
+                lost = lost or exc
         for event, room, payload in changes.events:
             self.broker.publish(event, room, payload)
+        if lost is not None:
+            raise lost
 
     def append_task_log(self, job_uuid: str, task_uuid: str, text: str, *, timestamp: bool) -> None:
+        """Append to a task's log and tell the subscribers; DiskFull when there is no room."""
         if timestamp:
             text = TaskLogs.timestamped(text)
         try:
             written = self.task_logs.append(job_uuid, task_uuid, text)
         except OSError as exc:
+            if is_disk_full(exc):
+                raise self.disk.full(self.task_logs.path(job_uuid, task_uuid), "task logs") from exc
             log.error("cannot write the log of task %s: %s", task_uuid, exc)
             return
         if written:

@@ -12,12 +12,16 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
 log = logging.getLogger("flamenco.db")
+
+
+def _is_full(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 class DatabaseError(Exception):
@@ -54,6 +58,8 @@ class Database:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
+        # Called with the SQLite error when a write fails for lack of space; returns the error to raise.
+        self.on_full: Callable[[BaseException], BaseException] | None = None
         self._lock = threading.RLock()
         self._depth = 0
         try:
@@ -106,7 +112,12 @@ class Database:
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; nested calls join the outer one."""
+        """One write transaction; nested calls join the outer one.
+
+        Whatever fails, the body or the COMMIT itself (a full disk fails at
+        COMMIT), the transaction is rolled back, so the next one starts clean.
+        A full disk is handed to `on_full`, which gives the error to raise.
+        """
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -119,13 +130,22 @@ class Database:
             self._depth = 1
             try:
                 yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
                 self.conn.execute("COMMIT")
+            except BaseException as exc:
+                self._rollback()
+                if self.on_full is not None and _is_full(exc):
+                    raise self.on_full(exc) from exc
+                raise
             finally:
                 self._depth = 0
+
+    def _rollback(self) -> None:
+        if not self.conn.in_transaction:  # SQLite may have rolled back by itself
+            return
+        try:
+            self.conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.error("rolling back a failed transaction failed too: %s", exc)
 
     def check_integrity(self) -> None:
         """Raise DatabaseError when SQLite finds damage or dangling references."""

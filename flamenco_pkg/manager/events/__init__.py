@@ -117,8 +117,9 @@ def worker_tag_updated(changes: Changes, tag: dict[str, Any], *, was_deleted: bo
     changes.add("/workertags", "/workertags", payload)
 
 
-def farm_status(changes: Changes, status: str) -> None:
-    changes.add("/status", "/status", {"status": status})
+def farm_status(changes: Changes, report: dict[str, str]) -> None:
+    """The FarmStatusReport: `status`, and `disk_full` (ours) while a disk is full."""
+    changes.add("/status", "/status", dict(report))
 
 
 def lifecycle(changes: Changes, kind: str) -> None:

@@ -6,6 +6,7 @@ import uuid as uuidlib
 from typing import Any
 
 from .. import events, scheduler, serialize
+from ..sleep import scheduler as sleep_scheduler
 from ..state_machine import rules as states
 from ..state_machine import workers as worker_states
 from ..context import Manager
@@ -44,7 +45,8 @@ def sign_on(m: Manager, r: ApiRequest) -> dict[str, Any]:
         after = worker_db.fetch_by_id(conn, worker["id"])
         previous = worker["status"] if worker["status"] != after["status"] else None
         events.worker_updated(changes, after, previous_status=previous)
-    target = states.sign_on_target_status(worker_states.current_request(after), None)
+        verdict = sleep_scheduler.scheduled_status(conn, worker["id"])
+    target = states.sign_on_target_status(worker_states.current_request(after), verdict)
     return {"status_requested": str(target)}
 
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import uuid as uuidlib
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from .. import events, serialize
 from ..sleep import schedule as sleep_schedule
-from ..sleep.scheduler import apply_schedule
+from ..sleep.scheduler import apply_schedule, next_check_text
 from ..state_machine import rules as states
 from ..state_machine import workers as worker_states
 from ..context import Manager
 from ..db import tags as tag_db
 from ..db import workers as worker_db
-from ..db.connection import to_db_time
 from .common import NO_CONTENT, ManagerError, ApiRequest, Reply
 
 
@@ -92,15 +91,13 @@ def set_sleep_schedule(m: Manager, r: ApiRequest) -> Reply:
     body = r.body
     schedule = sleep_schedule.normalise(sleep_schedule.Schedule(
         bool(body["is_active"]), body.get("days_of_week", ""), body.get("start_time", ""), body.get("end_time", "")))
-    now = datetime.now().astimezone()
+    now = datetime.now(timezone.utc)
     with m.change() as (conn, changes):
         worker = _worker(conn, r.path["worker_id"])
         worker_db.save_schedule(conn, worker["id"], is_active=schedule.is_active,
                                 days_of_week=schedule.days_of_week, start_time=schedule.start_time,
-                                end_time=schedule.end_time,
-                                next_check=to_db_time(sleep_schedule.next_check(schedule, now)))
-        if schedule.is_active:
-            apply_schedule(conn, changes, worker, schedule, now)
+                                end_time=schedule.end_time, next_check=next_check_text(schedule, now))
+        apply_schedule(conn, changes, worker, schedule, now)
     return NO_CONTENT
 
 
