@@ -118,8 +118,9 @@ def _params(spec: dict[str, Any], item: dict, op: dict) -> dict[tuple[str, str],
     return out
 
 
-# Optional query parameters this Manager adds; clients that never send them see upstream's behaviour.
-EXTRA_OPTIONAL_PARAMS = {"fetchJobTasks": {("limit", "query"), ("offset", "query")}}
+# Optional parameters this Manager adds; clients that never send them see upstream's behaviour.
+EXTRA_OPTIONAL_PARAMS = {"fetchJobTasks": {("limit", "query"), ("offset", "query")},
+                         "scheduleTask": {("X-Flamenco-Wait", "header")}}
 
 
 @pytest.mark.parametrize("op_id", sorted(ops_by_id(upstream())))
