@@ -88,9 +88,14 @@ class Manager:
     def publish(self, changes: Changes) -> None:
         """Write the log lines, then send the events; DiskFull afterwards if log lines were lost."""
         lost: DiskFull | None = None
+        # One append per task: a hand-out or an update writes two or three lines to the same log.
+        per_task: dict[tuple[str, str], list[str]] = {}
         for job_uuid, task_uuid, text, stamp in changes.logs:
+            line = TaskLogs.timestamped(text) if stamp else text
+            per_task.setdefault((job_uuid, task_uuid), []).append(line if line.endswith("\n") else line + "\n")
+        for (job_uuid, task_uuid), lines in per_task.items():
             try:
-                self.append_task_log(job_uuid, task_uuid, text, timestamp=stamp)
+                self.append_task_log(job_uuid, task_uuid, "".join(lines), timestamp=False)
             except DiskFull as exc:
                 lost = lost or exc
         for event, room, payload in changes.events:

@@ -48,9 +48,18 @@ class TaskLogs:
         self.root = root
         self._locks = tuple(threading.Lock() for _ in range(LOCK_COUNT))
         self._removed: OrderedDict[str, None] = OrderedDict()
+        self._job_dirs: dict[str, Path] = {}  # job UUID -> its resolved folder
 
     def path(self, job_uuid: str, task_uuid: str) -> Path:
-        return storage.inside(self.root, storage.task_log_rel(job_uuid, task_uuid))
+        # UUIDs are checked by task_log_rel, so the name cannot climb out; the job's
+        # folder is resolved once (a symlink planted there is still caught).
+        job_dir = self._job_dirs.get(job_uuid)
+        if job_dir is None:
+            job_dir = storage.inside(self.root, storage.job_dir_rel(job_uuid))
+            if len(self._job_dirs) >= REMEMBERED_REMOVALS:
+                self._job_dirs.clear()
+            self._job_dirs[job_uuid] = job_dir
+        return job_dir / f"task-{storage.check_uuid(task_uuid)}.txt"
 
     def url(self, job_uuid: str, task_uuid: str) -> str:
         return "/job-files/" + storage.task_log_rel(job_uuid, task_uuid)
@@ -72,8 +81,11 @@ class TaskLogs:
             if job_uuid in self._removed:
                 log.debug("task %s: log lines dropped, its job %s is deleted", task_uuid, job_uuid)
                 return ""
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _append_whole(path, text.encode("utf-8"))
+            try:
+                _append_whole(path, text.encode("utf-8"))
+            except FileNotFoundError:  # the job's first line
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _append_whole(path, text.encode("utf-8"))
         return text
 
     def remove_job(self, job_uuid: str) -> None:
@@ -84,6 +96,7 @@ class TaskLogs:
         job_dir = self.path_of_job(job_uuid)
         with self._lock(job_uuid):
             self._removed[job_uuid] = None
+            self._job_dirs.pop(job_uuid, None)
             while len(self._removed) > REMEMBERED_REMOVALS:
                 self._removed.popitem(last=False)
             if job_dir.exists():
