@@ -54,12 +54,11 @@ class Manager:
         self.publish(changes)
 
     def farm_status(self) -> str:
-        with self.db.tx() as conn:
-            workers = worker_db.statuses_for_farm(conn)
-            job_statuses = job_db.distinct_statuses(conn)
+        workers, job_statuses = self.db.read(_farm_status_inputs)
         return str(states.farm_status(workers, job_statuses))
 
     def publish(self, changes: Changes) -> None:
+        """Write the log lines and queue the events (the broker sends them from its own greenlets)."""
         for job_uuid, task_uuid, text, stamp in changes.logs:
             self.append_task_log(job_uuid, task_uuid, text, timestamp=stamp)
         for event, room, payload in changes.events:
@@ -75,6 +74,10 @@ class Manager:
             return
         if written:
             self.broker.publish(*events.task_log(task_uuid, written))
+
+
+def _farm_status_inputs(conn: sqlite3.Connection) -> tuple[list, list[str]]:
+    return worker_db.statuses_for_farm(conn), job_db.distinct_statuses(conn)
 
 
 def open_manager(config: config_mod.Config, config_path: Path, base_dir: Path,
