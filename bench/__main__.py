@@ -1,6 +1,6 @@
 """`make bench`: run every benchmark and print its figures."""
 
-from bench import bench_farm, bench_idle, bench_scheduler, bench_webui
+from bench import bench_farm, bench_idle, bench_reads, bench_scheduler, bench_webui
 
 
 def main() -> None:
@@ -8,6 +8,7 @@ def main() -> None:
     bench_webui.main()
     bench_farm.main()
     bench_idle.main([])
+    bench_reads.main()
 
 
 if __name__ == "__main__":

@@ -146,6 +146,7 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     stopping = Changes()
     lifecycle(stopping, "manager-shutdown")
     manager.publish(stopping)
+    manager.broker.flush(timeout=2)
     gevent.killall(loops, timeout=5)
     server.stop(timeout=5)
     manager.db.checkpoint()

@@ -57,7 +57,7 @@ class Manager:
         self.db.on_full = lambda _exc: self.disk.full(self.db.path, "database")
         # A hang-up wakes its request at once (see app.py), so the check need not poll often.
         self.waiters = Waiters(cancel_poll_s=30, work_left=self._any_runnable)
-        self.broker.subscribers.append(wakeups.subscriber(self.waiters))
+        self.broker.subscribe(wakeups.subscriber(self.waiters), name="the long-poll wake-ups")
 
     def _any_runnable(self) -> bool:
         with self.db.tx() as conn:
@@ -72,9 +72,7 @@ class Manager:
         self.publish(changes)
 
     def farm_status(self) -> str:
-        with self.db.tx() as conn:
-            workers = worker_db.statuses_for_farm(conn)
-            job_statuses = job_db.distinct_statuses(conn)
+        workers, job_statuses = self.db.read(_farm_status_inputs)
         return str(states.farm_status(workers, job_statuses))
 
     def farm_status_report(self) -> dict[str, str]:
@@ -86,7 +84,8 @@ class Manager:
         return report
 
     def publish(self, changes: Changes) -> None:
-        """Write the log lines, then send the events; DiskFull afterwards if log lines were lost."""
+        """Write the log lines, then queue the events (the broker sends them from its own greenlets);
+        DiskFull afterwards if log lines were lost."""
         lost: DiskFull | None = None
         # One append per task: a hand-out or an update writes two or three lines to the same log.
         per_task: dict[tuple[str, str], list[str]] = {}
@@ -116,6 +115,10 @@ class Manager:
             return
         if written:
             self.broker.publish(*events.task_log(task_uuid, written))
+
+
+def _farm_status_inputs(conn: sqlite3.Connection) -> tuple[list, list[str]]:
+    return worker_db.statuses_for_farm(conn), job_db.distinct_statuses(conn)
 
 
 def open_manager(config: config_mod.Config, config_path: Path, base_dir: Path,

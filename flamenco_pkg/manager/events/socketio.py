@@ -1,6 +1,7 @@
 """Live updates over Socket.IO: rooms, the `/subscription` protocol, delivery.
 
-Events come from the broker (events.py decides what they are); this module
+Events come from the broker (events/__init__.py decides what they are; the
+broker calls `deliver` from its own greenlet, after the commit); this module
 only delivers them. Every client is in `/lifecycle` and `/status`; the rest
 it subscribes to, as upstream's web app does.
 """
@@ -97,5 +98,5 @@ def create_server(broker, config: Callable[[], Config]) -> socketio.Server:
     def deliver(event: str, room: str, payload: dict[str, Any]) -> None:
         sio.emit(event, payload, room=room)
 
-    broker.subscribers.append(deliver)
+    broker.subscribe(deliver, name="Socket.IO")
     return sio

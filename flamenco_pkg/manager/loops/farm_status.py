@@ -42,6 +42,6 @@ def start(manager) -> gevent.Greenlet:
         if event in ("/jobs", "/workers") and "previous_status" in payload:
             poke.set()
 
-    manager.broker.subscribers.append(on_event)
+    manager.broker.subscribe(on_event, name="the farm status loop")
     manager.disk.on_change.append(poke.set)
     return gevent.spawn(run, manager, poke)
