@@ -7,6 +7,7 @@ import logging
 import gevent
 import gevent.event
 
+from flamenco_pkg.manager.config import Config
 from flamenco_pkg.manager.events import Changes, EventBroker
 from flamenco_pkg.manager.events.socketio import create_server
 
@@ -112,7 +113,7 @@ def test_a_failing_subscriber_is_logged_and_later_events_still_go_out(caplog):
 def test_socketio_emits_from_the_broker_greenlet_in_order(monkeypatch):
     """The Socket.IO server gets its events from the broker, after publish returned, in order per room."""
     broker = EventBroker()
-    sio = create_server(broker)
+    sio = create_server(broker, Config)
     emitted = []
     monkeypatch.setattr(sio, "emit", lambda event, payload, room=None: emitted.append((event, room, payload)))
     changes = Changes()
