@@ -97,7 +97,9 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
         return 1
     check_stuck_jobs(manager)
     host, port = listen_host_port(config)
-    wsgi = socketio.WSGIApp(create_server(manager.broker), build_app(manager))
+    sio = create_server(manager.broker)
+    manager.metrics.watch_socketio(lambda: len(sio.eio.sockets))
+    wsgi = socketio.WSGIApp(sio, build_app(manager))
     server = WSGIServer((host, port), wsgi, log=None, error_log=logging.getLogger("flamenco.http"),
                         handler_class=WebSocketHandler)
     try:

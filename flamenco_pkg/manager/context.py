@@ -8,7 +8,7 @@ import sqlite3
 import threading
 
 import gevent.queue
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,9 @@ from .db.connection import Database
 from .events import Changes, EventBroker
 from .job_types import JobTypeRegistry
 from .local_storage.task_logs import TaskLogs
+from .metrics import Metrics
 from .variables import Variables
+from .webhooks import outbox as webhook_outbox
 from .worker_auth import WorkerAuth
 
 log = logging.getLogger("flamenco.manager")
@@ -43,9 +45,17 @@ class Manager:
     # Serialises "give me a task" and "may I keep running", as upstream does.
     scheduler_lock: threading.Lock = field(default_factory=threading.Lock)
     worker_auth: WorkerAuth = field(default_factory=WorkerAuth)
+    metrics: Metrics = field(default_factory=Metrics)
+    # Called with (connection, changes) inside each change() transaction, before
+    # the commit: what they write commits or rolls back with the change (webhook outbox).
+    tx_hooks: list[Callable[[sqlite3.Connection, Changes], None]] = field(default_factory=list)
+    # Called with (old, new) after a configuration change is applied.
+    config_listeners: list[Callable[[config_mod.Config, config_mod.Config], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.variables = Variables.from_config(self.config)
+        self.metrics.watch_farm(self)
+        self.tx_hooks.append(lambda conn, changes: webhook_outbox.record(self, conn, changes))
 
     @contextlib.contextmanager
     def change(self) -> Iterator[tuple[sqlite3.Connection, Changes]]:
@@ -53,6 +63,8 @@ class Manager:
         changes = Changes()
         with self.db.tx() as conn:
             yield conn, changes
+            for hook in self.tx_hooks:
+                hook(conn, changes)
         self.publish(changes)
 
     def farm_status(self) -> str:

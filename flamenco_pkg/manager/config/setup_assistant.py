@@ -28,7 +28,7 @@ log = logging.getLogger("flamenco.setup")
 
 # Settings the Manager only reads at start-up (changes are saved, and used after a restart).
 RESTART_KEYS = ("listen", "database", "database_check_period", "local_manager_storage_path",
-                "autodiscoverable", "mqtt")
+                "autodiscoverable")
 # Settings naming paths on the Manager's machine: a new value may not climb with `..`.
 PATH_KEYS = ("database", "local_manager_storage_path", "shared_storage_path")
 
@@ -205,6 +205,8 @@ def apply_config(manager: Any, new: Config, what: str) -> None:
         old = manager.config
         manager.config = new
         manager.variables = Variables.from_config(new)
+    for listener in manager.config_listeners:  # e.g. MQTT reconnects with the new settings
+        listener(old, new)
     later = needs_restart(old, new)
     log.info("%s: configuration saved to %s and applied", what, manager.config_path)
     if later:
