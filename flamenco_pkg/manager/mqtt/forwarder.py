@@ -94,13 +94,20 @@ class MqttForwarder:
                 self.pending.clear()
                 self.reconfigure.wait()
                 continue
-            address = parse_broker(settings.broker)  # validated with the config
-            client = self._start_client(settings, address)
+            try:
+                client = self._start_client(settings, parse_broker(settings.broker))
+            except Exception as exc:  # noqa: BLE001 — e.g. TLS set-up; the settings must change first
+                log.error("MQTT: cannot use broker %r: %s; fix the MQTT settings to try again", settings.broker, exc)
+                self.reconfigure.wait()
+                continue
             try:
                 self._pump(client, settings.topic_prefix)
             except gevent.GreenletExit:
                 self._flush(client, settings.topic_prefix)  # e.g. manager-shutdown
                 raise
+            except Exception:  # noqa: BLE001 — forwarding must outlive a bad moment
+                log.exception("MQTT: forwarding failed; starting a new client")
+                gevent.sleep(RECONNECT_MIN_S)
             finally:
                 self._stop_client(client)
 
