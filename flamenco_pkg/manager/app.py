@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,12 @@ def _render(result: Any) -> bottle.HTTPResponse:
 def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operation,
               handler: Handler) -> Callable[..., bottle.HTTPResponse]:
     def endpoint(**path: str) -> bottle.HTTPResponse:
+        began = time.perf_counter()
+        resp = answer(**path)
+        manager.metrics.observe_request(op.operation_id, resp.status_code, time.perf_counter() - began)
+        return resp
+
+    def answer(**path: str) -> bottle.HTTPResponse:
         req = bottle.request
         worker_row = None
         if op.secured:  # before the body is read: strangers do not get 64 MiB parsed
