@@ -122,6 +122,6 @@ def start(manager) -> gevent.Greenlet:
         if messages.webhook_event(event, payload):
             wake.set()
 
-    manager.broker.subscribers.append(on_event)
+    manager.broker.subscribe(on_event, name="the webhook loop")
     manager.config_listeners.append(lambda _old, _new: wake.set())
     return gevent.spawn(run, manager, wake)
