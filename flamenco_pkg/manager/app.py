@@ -2,7 +2,9 @@
 
 Routes come from the project's OpenAPI spec: every operation with a handler
 is mounted at its path, its request is validated against the spec before the
-handler runs, and worker-tag operations require HTTP Basic auth.
+handler runs, and worker-tag operations require HTTP Basic auth. Every
+error, whatever produces it (validation, auth, a handler, Bottle's router,
+an unexpected exception), answers Flamenco's error object `{code, message}`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .worker_auth import authenticate
 log = logging.getLogger("flamenco.http")
 
 Handler = Callable[[Manager, ApiRequest], Any]
+INTERNAL_ERROR = "internal error in the Manager; see its log for details"
 
 
 
@@ -66,21 +69,18 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
         except ManagerError as exc:
             return error_response(exc.status, exc.message)
         except RequestInvalid as exc:
-            return json_response(400, {"message": exc.message})
+            return error_response(400, exc.message)
         api_req = ApiRequest(path=valid.path, query=valid.query, body=valid.body, headers=req.headers,
                              remote_addr=_client_address(req))
         if op.secured:
             worker_row = authenticate(manager, req.headers.get("Authorization", ""))
             if worker_row is None:
-                return json_response(403, {"message": "worker authentication failed"})
+                return error_response(403, "worker authentication failed")
             api_req.worker = worker_row
         try:
             return _render(handler(manager, api_req))
         except ManagerError as exc:
             return error_response(exc.status, exc.message, exc.headers)
-        except Exception:  # noqa: BLE001 — never a traceback to the client
-            log.exception("%s %s failed", req.method, req.path)
-            return error_response(500, "internal error in the Manager; see its log for details")
 
     endpoint.__name__ = op.operation_id
     return endpoint
@@ -117,6 +117,28 @@ def _client_address(req: bottle.BaseRequest) -> str:
     return req.remote_addr or ""
 
 
+def _error_object(err: bottle.HTTPError) -> str:
+    """Bottle's own errors (unknown route, wrong method, static files) as Flamenco's error object."""
+    bottle.response.content_type = "application/json"
+    message = err.body if isinstance(err.body, str) and err.body else bottle.HTTP_CODES.get(err.status_code, "error")
+    if err.status_code >= 500:
+        message = INTERNAL_ERROR
+    return json.dumps({"code": err.status_code, "message": message}, separators=(",", ":"))
+
+
+def _no_traceback(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Plugin for every route: an unexpected exception is logged and answered with a 500 error object."""
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except bottle.HTTPResponse:
+            raise
+        except Exception:  # noqa: BLE001 — never a traceback to the client
+            log.exception("%s %s failed", bottle.request.method, bottle.request.path)
+            return error_response(500, INTERNAL_ERROR)
+    return wrapper
+
+
 def build_app(manager: Manager) -> bottle.Bottle:
     app = bottle.Bottle(catchall=False)
     validator = RequestValidator(api_spec.load_spec())
@@ -137,19 +159,6 @@ def build_app(manager: Manager) -> bottle.Bottle:
         resp.content_type = "application/json"
         return resp
 
-    @app.error(404)
-    def not_found(_err: bottle.HTTPError) -> str:
-        bottle.response.content_type = "application/json"
-        return json.dumps({"message": "Not Found"})
-
-    @app.error(405)
-    def not_allowed(_err: bottle.HTTPError) -> str:
-        bottle.response.content_type = "application/json"
-        return json.dumps({"message": "Method Not Allowed"})
-
-    @app.error(500)
-    def server_error(_err: bottle.HTTPError) -> str:
-        bottle.response.content_type = "application/json"
-        return json.dumps({"code": 500, "message": "internal error in the Manager; see its log for details"})
-
+    app.default_error_handler = _error_object
+    app.install(_no_traceback)
     return app

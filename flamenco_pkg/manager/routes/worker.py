@@ -29,7 +29,8 @@ def register_worker(m: Manager, r: ApiRequest) -> dict[str, Any]:
         worker_id = worker_db.insert_worker(
             conn, uuid=str(uuidlib.uuid4()), secret_hash=hash_secret(body["secret"]),
             name=body["name"].strip()[:64], address=r.remote_addr[:39], platform=body["platform"].strip().lower()[:16],
-            supported_task_types=_types(body["supported_task_types"]))
+            supported_task_types=_types(body["supported_task_types"]),
+            status=states.worker_registered().status)
         row = worker_db.fetch_by_id(conn, worker_id)
     return serialize.registered_worker(row)
 
