@@ -139,6 +139,37 @@ def _no_traceback(callback: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def install_error_objects(app: bottle.Bottle) -> None:
+    """Every route of `app`, and Bottle itself, answer errors with Flamenco's error object."""
+    app.default_error_handler = _error_object
+    app.install(_no_traceback)
+
+
+# Methods answered with 405 on every API path that does not declare them.
+_REFUSED_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE")
+
+
+def _refuse_other_methods(app: bottle.Bottle) -> None:
+    """405 with the path's own `Allow` for undeclared methods on every API path.
+
+    Without these routes Bottle would hand `GET /api/v3/jobs/check` to
+    `GET /api/v3/jobs/{job_id}` (a 400 for the ID) and list a sibling path's
+    methods in `Allow`. Routes for a literal path win over parameter paths.
+    """
+    declared: dict[str, set[str]] = {}
+    for op in api_spec.route_table():
+        declared.setdefault(op.bottle_path, set()).add(op.method)
+    for path, methods in declared.items():
+        allow = ", ".join(sorted(methods))
+
+        def not_allowed(allow: str = allow, **_path: str) -> bottle.HTTPResponse:
+            return error_response(405, f"{bottle.request.method} is not allowed here; use {allow}", {"Allow": allow})
+
+        for method in _REFUSED_METHODS:
+            if method not in methods:
+                app.route(path, method=method, callback=not_allowed)
+
+
 def build_app(manager: Manager) -> bottle.Bottle:
     app = bottle.Bottle(catchall=False)
     validator = RequestValidator(api_spec.load_spec())
@@ -148,6 +179,7 @@ def build_app(manager: Manager) -> bottle.Bottle:
         if handler is None:
             continue
         app.route(op.bottle_path, method=op.method, callback=_endpoint(manager, validator, op, handler))
+    _refuse_other_methods(app)
 
     for module in ROUTE_MODULES:
         if hasattr(module, "mount"):
@@ -159,6 +191,5 @@ def build_app(manager: Manager) -> bottle.Bottle:
         resp.content_type = "application/json"
         return resp
 
-    app.default_error_handler = _error_object
-    app.install(_no_traceback)
+    install_error_objects(app)
     return app

@@ -11,6 +11,12 @@ import bcrypt
 from .db import workers as worker_db
 
 BCRYPT_ROUNDS = 4  # bcrypt's minimum: the secret is random, so cost buys little
+MAX_SECRET_BYTES = 72  # bcrypt refuses longer passwords
+
+
+def secret_fits(secret: str) -> bool:
+    """Whether bcrypt can hash this secret (a longer one is refused at registration)."""
+    return len(secret.encode("utf-8")) <= MAX_SECRET_BYTES
 
 
 def hash_secret(secret: str) -> str:
@@ -34,6 +40,8 @@ def authenticate(manager, header: str) -> sqlite3.Row | None:
     if creds is None:
         return None
     uuid, secret = creds
+    if not secret_fits(secret):
+        return None
     with manager.db.tx() as conn:
         row = worker_db.fetch_by_uuid(conn, uuid)
     if row is None or not bcrypt.checkpw(secret.encode("utf-8"), row["secret"].encode("ascii")):
