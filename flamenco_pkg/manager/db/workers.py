@@ -13,7 +13,8 @@ WORKER_COLUMNS = """id, created_at, updated_at, uuid, secret, name, address, pla
 
 
 def insert_worker(conn: sqlite3.Connection, *, uuid: str, secret_hash: str, name: str, address: str,
-                  platform: str, supported_task_types: list[str], status: str) -> int:
+                  platform: str, supported_task_types: list[str], status: str = "offline") -> int:
+    """A new worker row; registration passes `rules.worker_registered()`'s status (offline)."""
     now = utcnow()
     cur = conn.execute(
         """INSERT INTO workers (created_at, updated_at, uuid, secret, name, address, platform,
