@@ -50,7 +50,7 @@ def test_totals_follow_every_kind_of_write(tmp_path):
                    for i in range(6)]
     with db.tx() as conn:
         assert kept(conn) == counted(conn)
-        assert kept(conn)["worker"] == {"": 6}  # registered, never signed on
+        assert kept(conn)["worker"] == {"offline": 6}  # registered, never signed on
         task_ids = [r[0] for r in conn.execute("SELECT id FROM tasks")]
         for _ in range(300):
             conn.execute("UPDATE tasks SET status = ? WHERE id = ?",
