@@ -24,6 +24,8 @@ webapp: $(WEBAPP_DIST)
 
 $(WEBAPP_DIST): $(shell test -d webapp && find webapp -type f -not -path 'webapp/node_modules/*' -not -path 'webapp/dist/*')
 	@if [ -f webapp/package.json ]; then \
+		command -v node >/dev/null || { echo "Node.js not found: the web UI build needs Node 18.19 or newer (apt-get install nodejs npm)." >&2; exit 1; }; \
+		node webapp/scripts/check-node.cjs && \
 		cd webapp && npm ci --no-audit --no-fund && npm run build; \
 	else \
 		mkdir -p flamenco_pkg/webapp_dist && echo '<!doctype html><title>Flamenco</title><p>The web UI is not built into this Manager.</p>' > $(WEBAPP_DIST); \
