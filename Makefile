@@ -39,6 +39,7 @@ $(ADDON_ZIP): $(STAMP) $(shell test -d addon && find addon -type f -not -path '*
 	@touch $(ADDON_ZIP)
 
 zipapps: flamenco-manager.pyz flamenco-worker.pyz
+	@$(PY) -c "import os; [print(f'{n}: {os.path.getsize(n) / 1e6:.1f} MB') for n in ('flamenco-manager.pyz', 'flamenco-worker.pyz')]"
 
 flamenco-manager.pyz flamenco-worker.pyz: $(STAMP) $(WEBAPP_DIST) $(ADDON_ZIP) build_zipapp.py pyproject.toml $(PKG_SOURCES)
 	$(PY) build_zipapp.py
