@@ -7,7 +7,7 @@ WEBAPP_DIST := flamenco_pkg/webapp_dist/index.html
 ADDON_ZIP := flamenco-addon.zip
 PKG_SOURCES := $(shell find flamenco_pkg -type f -not -path '*/__pycache__/*' -not -path 'flamenco_pkg/webapp_dist/*' -not -path 'flamenco_pkg/manager/addon_dist/*')
 
-.PHONY: all venv webapp addon zipapps test test-unit bench run clean
+.PHONY: all venv webapp addon zipapps docs test test-unit bench run clean
 
 all: zipapps
 
@@ -43,6 +43,10 @@ zipapps: flamenco-manager.pyz flamenco-worker.pyz
 
 flamenco-manager.pyz flamenco-worker.pyz: $(STAMP) $(WEBAPP_DIST) $(ADDON_ZIP) build_zipapp.py pyproject.toml $(PKG_SOURCES)
 	$(PY) build_zipapp.py
+
+# Generated documentation: the configuration reference from the settings tree.
+docs: $(STAMP)
+	$(PY) -m flamenco_pkg.manager.config.reference docs/configuration.md
 
 test: $(STAMP) zipapps
 	$(PY) -m pytest -q tests
