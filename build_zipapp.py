@@ -76,11 +76,23 @@ def build(app: Zipapp, staging: Path) -> Path:
     return output
 
 
-def main() -> None:
+def main(argv: list[str]) -> int:
+    """`build_zipapp.py [manager] [worker]`: build the named zipapps (default both).
+
+    `build_zipapp.py worker` needs neither Node nor the add-on, so a Worker
+    zipapp can be built on each platform of a mixed farm.
+    """
+    wanted = set(argv) or {"manager", "worker"}
+    unknown = wanted - {"manager", "worker"}
+    if unknown:
+        print(f"usage: build_zipapp.py [manager] [worker] (not {', '.join(sorted(unknown))})", file=sys.stderr)
+        return 2
     for app in ZIPAPPS:
-        build(app, stage(app))
-        print(f"built {app.output}")
+        if app.output.removeprefix("flamenco-").removesuffix(".pyz") in wanted:
+            build(app, stage(app))
+            print(f"built {app.output}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))
