@@ -35,7 +35,8 @@ def submit_job_check(m: Manager, r: ApiRequest) -> Reply:
 
 def fetch_jobs(m: Manager, r: ApiRequest) -> dict[str, Any]:
     with m.db.tx() as conn:
-        rows = job_db.fetch_all(conn)
+        rows = job_db.fetch_page(conn, r.query.get("limit", -1), r.query.get("offset", 0),
+                                 r.query.get("sort", "created"))
     return {"jobs": [serialize.job(row) for row in rows]}
 
 
