@@ -137,13 +137,33 @@ def jobs_only(base_url: str, _farm: ScaleFarm, browser) -> dict[str, float]:
 
 
 def main() -> None:
+    import os
+
+    from bench import report
+
+    load_before = os.getloadavg()[0]
     farm, filled, result = run_farm(10_000, 100_000, lambda url, f, b: measure(url, f.big_job, b))
-    print(f"web UI, {farm.n_jobs:,} jobs: first row of the jobs list after {result['jobs_ms']:.0f} ms")
-    print(f"web UI, job of {farm.n_tasks:,} tasks: first row of its tasks list after {result['tasks_ms']:.0f} ms "
-          f"({result['tasks_rows_in_dom']} rows in the page; database filled in {filled:.1f} s)")
-    farm, filled, result = run_farm(100_000, 3, jobs_only)
-    print(f"web UI, {farm.n_jobs:,} jobs: first row of the jobs list after {result['jobs_ms']:.0f} ms "
-          f"(database filled in {filled:.1f} s)")
+    big, big_filled, big_result = run_farm(100_000, 3, jobs_only)
+    lines = [
+        f"web UI, {farm.n_jobs:,} jobs: first row of the jobs list after {result['jobs_ms']:.0f} ms",
+        f"web UI, job of {farm.n_tasks:,} tasks: first row of its tasks list after {result['tasks_ms']:.0f} ms "
+        f"({result['tasks_rows_in_dom']} rows in the page; database filled in {filled:.1f} s)",
+        f"web UI, {big.n_jobs:,} jobs: first row of the jobs list after {big_result['jobs_ms']:.0f} ms "
+        f"(database filled in {big_filled:.1f} s)",
+    ]
+    for line in lines:
+        print(line)
+    rows = [("jobs list", f"{farm.n_jobs:,} jobs", result["jobs_ms"], "< 1 s"),
+            ("jobs list", f"{big.n_jobs:,} jobs", big_result["jobs_ms"], "< 1.5 s"),
+            ("tasks list", f"a job of {farm.n_tasks:,} tasks", result["tasks_ms"], "")]
+    table = "\n".join(f"| {page} | {size} | {ms / 1000:.2f} s | {target} |" for page, size, ms, target in rows)
+    report.write_section(
+        "webui", "## Web UI at studio scale (`bench/bench_webui.py`)\n\n"
+        "Time from navigating to the page until the first row of the table is in the page, in headless "
+        "Chromium (cold browser) against a Manager started from the source tree on a filled SQLite database.\n\n"
+        f"Machine: {report.machine_line()}; load average {load_before:.1f} before the run, "
+        f"{os.getloadavg()[0]:.1f} after.\n\n"
+        "| page | farm | first row | target (issue 15) |\n| --- | --- | --- | --- |\n" + table)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from .db import tasks as task_db
 from .db.connection import to_db_time
 from .job_types import CompiledJob, JobTypeError
 from .errors import ManagerError
+from .shaman.specs import SpecError, check_checkout_path
 
 INITIAL_STATUSES = ("queued", "paused")
 
@@ -51,7 +52,7 @@ def compile_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str
         "settings": settings,
         "metadata": metadata,
         "worker_tag": tag_uuid,
-        "shaman_checkout_id": (body.get("storage") or {}).get("shaman_checkout_id", ""),
+        "shaman_checkout_id": _checkout_id(body),
         "created": datetime.now(timezone.utc),
         "type_etag": body.get("type_etag") or "",
         "initial_status": initial,
@@ -62,6 +63,20 @@ def compile_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str
         raise ManagerError(exc.http_status, exc.message) from exc
     _check_dependencies(compiled)
     return job, compiled, tag_id
+
+
+def _checkout_id(body: dict[str, Any]) -> str:
+    """`storage.shaman_checkout_id`, refused unless it is a path Shaman could have checked out.
+
+    The job deleter removes `<shared>/jobs/<id>`, so `../x` must never be stored.
+    """
+    checkout_id = (body.get("storage") or {}).get("shaman_checkout_id") or ""
+    if checkout_id:
+        try:
+            check_checkout_path(checkout_id, "storage.shaman_checkout_id")
+        except SpecError as exc:
+            raise ManagerError(400, str(exc)) from None
+    return checkout_id
 
 
 def _check_dependencies(compiled: CompiledJob) -> None:

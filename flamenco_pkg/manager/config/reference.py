@@ -12,7 +12,7 @@ import sys
 from dataclasses import fields, is_dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterator, get_type_hints
+from typing import Any, Iterator, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -45,7 +45,7 @@ DESCRIPTIONS: dict[str, str] = {
     "shaman.garbageCollect.period": "How often the garbage collector runs (0: never).",
     "shaman.garbageCollect.maxAge": "How long an unused file is kept before it is removed.",
     "task_timeout": "A task whose Worker sent nothing about it for this long is failed (and may be retried "
-                    "elsewhere). 0 turns the check off.",
+                    "elsewhere).",
     "worker_timeout": "A Worker that has not been heard from for this long goes to `error` and its tasks are "
                       "handed to others.",
     "timeout_check_interval": "How often the task and Worker timeouts are checked. The first check waits five "
@@ -62,6 +62,11 @@ DESCRIPTIONS: dict[str, str] = {
     "mqtt.client.topic_prefix": "Prefix of every topic the Manager publishes to.",
     "mqtt.client.username": "User name at the broker (empty: none).",
     "mqtt.client.password": "Password at the broker. The web UI and API show it masked.",
+    "trusted_proxies": "Addresses or networks (like `10.0.0.0/8`) of reverse proxies in front of the Manager, "
+                       "whose `X-Forwarded-For`, `X-Real-IP` and `X-Forwarded-Host` headers are believed. "
+                       "Empty: nobody's.",
+    "allowed_origins": "Web origins besides the Manager's own address (like `https://farm.example`) whose pages "
+                       "may open the web UI's live-update connection.",
     "variables": "Named values that job types use as `{name}`, looked up per platform of the Worker (and "
                  "two-way ones mapped between platforms); see docs/user-guide/storage.md.",
 }
@@ -97,6 +102,8 @@ def _walk(obj: Any, prefix: str) -> Iterator[tuple[str, Any, Any, str]]:
 
 
 def _type_name(kind: Any) -> str:
+    if get_origin(kind) is list:
+        return f"list of {_TYPE_NAMES.get(get_args(kind)[0], 'values')}"
     return _TYPE_NAMES.get(kind, "mapping")
 
 
@@ -107,7 +114,7 @@ def _default_text(path: str, value: Any) -> str:
         return f"`{str(value).lower()}`"
     if isinstance(value, timedelta):
         return f"`{format_duration(value)}`"
-    if value == "":
+    if value == "" or value == []:
         return "empty"
     if isinstance(value, dict):
         return "see below"

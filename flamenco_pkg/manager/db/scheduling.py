@@ -37,6 +37,17 @@ ORDER BY t.id LIMIT 1
 """
 
 
+ANY_RUNNABLE = """
+SELECT 1 FROM tasks INDEXED BY tasks_runnable
+WHERE status IN ('queued', 'soft-failed') AND deps_pending = 0 AND job_schedulable = 1 LIMIT 1
+"""
+
+
+def any_runnable(conn: sqlite3.Connection) -> bool:
+    """Whether any worker at all could be handed a task now (one index row)."""
+    return conn.execute(ANY_RUNNABLE).fetchone() is not None
+
+
 def already_active_task(conn: sqlite3.Connection, worker_id: int) -> int | None:
     row = conn.execute(ALREADY_ACTIVE, (worker_id,)).fetchone()
     return row[0] if row else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from .connection import utcnow
 
@@ -90,11 +90,11 @@ def fetch_by_id(conn: sqlite3.Connection, task_id: int) -> sqlite3.Row | None:
     return conn.execute(f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.id = ?", (task_id,)).fetchone()
 
 
-def fetch_for_job(conn: sqlite3.Connection, job_id: int, limit: int = -1, offset: int = 0) -> list[sqlite3.Row]:
-    """Tasks of a job in creation order; `limit` -1 means all."""
+def iter_for_job(conn: sqlite3.Connection, job_id: int, limit: int = -1, offset: int = 0) -> Iterator[sqlite3.Row]:
+    """Tasks of a job in creation order, `limit` -1 for all; a cursor, so 100k rows need not all be in memory."""
     return conn.execute(
         f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.job_id = ? ORDER BY t.index_in_job LIMIT ? OFFSET ?",
-        (job_id, limit, offset)).fetchall()
+        (job_id, limit, offset))
 
 
 def dependency_uuids(conn: sqlite3.Connection, task_id: int) -> list[str]:
