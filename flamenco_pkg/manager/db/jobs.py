@@ -39,6 +39,11 @@ def fetch_by_id(conn: sqlite3.Connection, job_id: int) -> sqlite3.Row | None:
     return conn.execute(f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.id = ?", (job_id,)).fetchone()
 
 
+def fetch_all(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Every job in creation order: GET /jobs without parameters, as upstream."""
+    return fetch_page(conn)
+
+
 # `sort` values of GET /jobs (without the leading "-" for descending) and their column.
 JOB_SORTS = {"created": "j.id", "updated": "j.updated_at", "priority": "j.priority",
              "name": "j.name COLLATE NOCASE", "status": "j.status", "type": "j.job_type"}
