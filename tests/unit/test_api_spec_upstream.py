@@ -61,6 +61,7 @@ def _params(spec: dict[str, Any], item: dict, op: dict) -> dict[tuple[str, str],
 
 # Optional query parameters this Manager adds; clients that never send them see upstream's behaviour.
 EXTRA_OPTIONAL_PARAMS = {"fetchJobTasks": {("limit", "query"), ("offset", "query")},
+                         "fetchJobs": {("limit", "query"), ("offset", "query"), ("sort", "query")},
                          "scheduleTask": {("X-Flamenco-Wait", "header")}}
 
 
