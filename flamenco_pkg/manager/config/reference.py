@@ -67,6 +67,8 @@ DESCRIPTIONS: dict[str, str] = {
                        "Empty: nobody's.",
     "allowed_origins": "Web origins besides the Manager's own address (like `https://farm.example`) whose pages "
                        "may open the web UI's live-update connection.",
+    "webhooks": "Receivers of signed JSON POSTs about job and Worker status changes: a list of "
+                "`{url, events, secret}` with events `job-status` and/or `worker-status`; see docs/events-out.md.",
     "variables": "Named values that job types use as `{name}`, looked up per platform of the Worker (and "
                  "two-way ones mapped between platforms); see docs/user-guide/storage.md.",
 }
