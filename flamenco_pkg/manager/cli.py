@@ -96,6 +96,9 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
         print(f"flamenco-manager: {exc}", file=sys.stderr)
         return 1
     check_stuck_jobs(manager)
+    from .submission import abandon_unfinished
+
+    abandon_unfinished(manager)
     host, port = listen_host_port(config)
     wsgi = socketio.WSGIApp(create_server(manager.broker), build_app(manager))
     server = WSGIServer((host, port), wsgi, log=None, error_log=logging.getLogger("flamenco.http"),

@@ -1,11 +1,21 @@
 """Job submission: variables, compilation by the job type, storage.
 
-The whole job (row, tasks, dependencies) is stored in one transaction, so a
-submission either lands completely or not at all.
+The job-type script runs in a worker process (`job_types/pool.py`), so the
+event loop keeps answering Workers while it compiles. The compiled job is
+stored in batches, each its own short transaction with a yield between
+them, for the same reason: a Worker's call waits for one batch, never for
+a 100,000-task insert. Until the last step commits, the job's status is
+`under-construction`, which hides it: it is not listed, not scheduled and
+no event names it. A submission that fails half-way marks its job for
+deletion and the job deleter removes it; one cut short by a stopped Manager
+is marked at the next start (`abandon_unfinished`). So a job lands whole or
+not at all.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid as uuidlib
 from datetime import datetime, timezone
 from typing import Any
@@ -16,15 +26,20 @@ from .context import Manager
 from .db import jobs as job_db
 from .db import tags as tag_db
 from .db import tasks as task_db
-from .db.connection import to_db_time
-from .job_types import CompiledJob, JobTypeError
+from .db.batching import in_batches
+from .db.connection import to_db_time, utcnow
 from .errors import ManagerError
+from .job_deleter import deletion
+from .job_types import CompiledJob, JobTypeError
+
+log = logging.getLogger("flamenco.manager")
 
 INITIAL_STATUSES = ("queued", "paused")
+UNDER_CONSTRUCTION = "under-construction"
 
 
-def compile_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str, Any], CompiledJob, int | None]:
-    """Validate and compile a SubmittedJob; nothing is stored. Raises ManagerError."""
+def prepare_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+    """Validate a SubmittedJob and apply two-way variables; returns (job, worker tag id)."""
     initial = body.get("initial_status") or "queued"
     if initial not in INITIAL_STATUSES:
         raise ManagerError(400, f'initial_status must be "queued" or "paused", not "{initial}"')
@@ -56,42 +71,99 @@ def compile_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str
         "type_etag": body.get("type_etag") or "",
         "initial_status": initial,
     }
+    return job, tag_id
+
+
+def compile_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str, Any], CompiledJob, int | None]:
+    """Validate and compile a SubmittedJob; nothing is stored. Raises ManagerError."""
+    job, tag_id = prepare_submission(manager, body)
     try:
         compiled = manager.job_types.compile(job)
     except JobTypeError as exc:
         raise ManagerError(exc.http_status, exc.message) from exc
-    _check_dependencies(compiled)
     return job, compiled, tag_id
 
 
-def _check_dependencies(compiled: CompiledJob) -> None:
-    known = {t.uuid for t in compiled.tasks}
-    if len(known) != len(compiled.tasks):
-        raise ManagerError(400, "the job type added the same task twice")
-    for task in compiled.tasks:
-        for dep in task.dependencies:
-            if dep not in known:
-                raise ManagerError(400, f'task "{task.name}" depends on a task that is not part of this job')
+def check_submission(manager: Manager, body: dict[str, Any]) -> None:
+    """What `compile_submission` would refuse, without moving the compiled tasks around."""
+    job, _tag_id = prepare_submission(manager, body)
+    try:
+        manager.job_types.check(job)
+    except JobTypeError as exc:
+        raise ManagerError(exc.http_status, exc.message) from exc
 
 
 def store_job(manager: Manager, job: dict[str, Any], compiled: CompiledJob, tag_id: int | None) -> dict[str, Any]:
     """Store a compiled job with its tasks; returns the Job as the API shows it."""
+    began = time.perf_counter()
     created = to_db_time(job["created"])
-    tasks = [{
-        "uuid": t.uuid, "name": t.name, "type": t.type, "priority": t.priority,
-        "commands": [{"name": c.name, "parameters": c.parameters, "total_step_count": c.total_step_count}
-                     for c in t.commands],
-        "steps_total": sum(max(1, c.total_step_count) for c in t.commands),
-    } for t in compiled.tasks]
-    with manager.change() as (conn, changes):
+    with manager.db.tx() as conn:
         job_id = job_db.insert_job(
             conn, uuid=job["id"], name=job["name"], job_type=job["type"], priority=job["priority"],
-            status=job["initial_status"], settings=compiled.settings, metadata=compiled.metadata,
+            status=UNDER_CONSTRUCTION, settings=compiled.settings, metadata=compiled.metadata,
             worker_tag_id=tag_id, shaman_checkout_id=job["shaman_checkout_id"], created_at=created)
-        ids = task_db.insert_tasks(conn, job_id, created, tasks)
-        task_db.insert_dependencies(conn, [(ids[t.uuid], ids[d]) for t in compiled.tasks for d in t.dependencies])
-        job_db.recompute_steps(conn, job_id)
-        job_db.reset_updated_at(conn, job_id)
-        row = job_db.fetch_by_id(conn, job_id)
-        events.job_updated(changes, row)
+    try:
+        ids = _store_tasks(manager, job_id, created, compiled)
+        _store_dependencies(manager, compiled, ids)
+        with manager.change() as (conn, changes):
+            if not job_db.finish_construction(conn, job_id, job["initial_status"], compiled.steps_total):
+                raise RuntimeError(f"job {job['id']} was marked for deletion while it was being stored")
+            row = job_db.fetch_by_id(conn, job_id)
+            events.job_updated(changes, row)
+    except BaseException:
+        _abandon(manager, job_id, job["id"])
+        raise
+    log.info('job %s "%s" stored: %d tasks, %d dependencies in %.2f s', job["id"], job["name"],
+             len(compiled.rows), len(compiled.dependencies), time.perf_counter() - began)
     return serialize.job(row)
+
+
+def _store_tasks(manager: Manager, job_id: int, created: str, compiled: CompiledJob) -> list[int]:
+    """Insert the tasks batch by batch; returns their ids by position in the job."""
+    ids: list[int] = []
+    rows = compiled.rows
+
+    def step(conn, limit: int) -> int:
+        chunk = rows[len(ids):len(ids) + limit]
+        if chunk:
+            first = task_db.insert_task_rows(conn, job_id, created, len(ids) + 1, chunk)
+            ids.extend(range(first, first + len(chunk)))
+        return len(chunk)
+
+    in_batches(manager.db, step)
+    return ids
+
+
+def _store_dependencies(manager: Manager, compiled: CompiledJob, ids: list[int]) -> None:
+    done = 0
+    pairs = compiled.dependencies
+
+    def step(conn, limit: int) -> int:
+        nonlocal done
+        chunk = pairs[done:done + limit]
+        task_db.insert_dependencies(conn, [(ids[task], ids[dependency]) for task, dependency in chunk])
+        done += len(chunk)
+        return len(chunk)
+
+    in_batches(manager.db, step)
+
+
+def _abandon(manager: Manager, job_id: int, job_uuid: str) -> None:
+    """After a failure half-way: hand the hidden, partly stored job to the job deleter."""
+    log.warning("job %s could not be stored completely; removing what was stored", job_uuid)
+    try:
+        with manager.db.tx() as conn:
+            job_db.abandon_construction(conn, job_id=job_id)
+    except Exception:  # noqa: BLE001 - the next start finds the job and removes it
+        log.exception("cannot mark the half-stored job %s for deletion; it is removed at the next start",
+                      job_uuid)
+        return
+    deletion.queue_for_deletion(manager, [job_id])
+
+
+def abandon_unfinished(manager: Manager) -> None:
+    """At start-up: jobs a stopped Manager left under construction go to the job deleter."""
+    with manager.db.tx() as conn:
+        ids = job_db.abandon_construction(conn, created_before=utcnow())
+    if ids:
+        log.warning("removing %d job(s) whose submission was cut short by a stop of the Manager", len(ids))

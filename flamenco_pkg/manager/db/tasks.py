@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from .connection import utcnow
 
@@ -18,26 +17,45 @@ TASK_FROM = """tasks t JOIN jobs j ON j.id = t.job_id
     LEFT JOIN workers w ON w.id = t.worker_id"""
 
 
-def insert_tasks(conn: sqlite3.Connection, job_id: int, created_at: str,
-                 tasks: Sequence[Mapping]) -> dict[str, int]:
-    """Insert tasks in order (index_in_job from 1); returns uuid -> row id."""
-    ids: dict[str, int] = {}
-    for index, task in enumerate(tasks, start=1):
-        cur = conn.execute(
-            """INSERT INTO tasks (created_at, updated_at, uuid, name, type, job_id, index_in_job,
-                                  priority, status, commands, steps_total)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)""",
-            (created_at, created_at, task["uuid"], task["name"], task["type"], job_id, index,
-             task["priority"], json.dumps(task["commands"]), task["steps_total"]),
-        )
-        ids[task["uuid"]] = int(cur.lastrowid)
-    return ids
+TASK_INSERT = """INSERT INTO tasks (id, created_at, updated_at, uuid, name, type, job_id, index_in_job,
+                                    priority, status, commands, steps_total)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)"""
+
+
+def insert_task_rows(conn: sqlite3.Connection, job_id: int, created_at: str, first_index: int,
+                     rows: Sequence[tuple[str, str, str, int, str, int]]) -> int:
+    """Insert queued tasks with consecutive ids; returns the id of the first.
+
+    `rows` are (uuid, name, type, priority, commands JSON, steps_total);
+    their index_in_job counts up from `first_index`. One executemany with
+    the ids chosen here, so the caller knows every id without a query per row.
+    """
+    first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM tasks").fetchone()[0]
+    conn.executemany(TASK_INSERT, [
+        (first_id + offset, created_at, created_at, uuid, name, task_type, job_id, first_index + offset,
+         priority, commands, steps_total)
+        for offset, (uuid, name, task_type, priority, commands, steps_total) in enumerate(rows)])
+    return first_id
 
 
 def insert_dependencies(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
+    """Record (task id, dependency id) pairs."""
     conn.executemany(
-        "INSERT OR IGNORE INTO task_dependencies (task_id, dependency_id) VALUES (?, ?)", list(pairs)
+        "INSERT OR IGNORE INTO task_dependencies (task_id, dependency_id) VALUES (?, ?)", pairs
     )
+
+
+def delete_some_of_job(conn: sqlite3.Connection, job_id: int, limit: int) -> int:
+    """Delete up to `limit` of a job's tasks, newest first; returns how many.
+
+    Their own dependency rows go explicitly, and newest first means the
+    tasks that depend on a task are gone before it is: the cascades of one
+    batch stay as small as the batch (deleting the echo task of an
+    echo-sleep-test job first would cascade to 100k dependency rows).
+    """
+    batch = "SELECT id FROM tasks WHERE job_id = ? ORDER BY index_in_job DESC LIMIT ?"
+    conn.execute(f"DELETE FROM task_dependencies WHERE task_id IN ({batch})", (job_id, limit))
+    return conn.execute(f"DELETE FROM tasks WHERE id IN ({batch})", (job_id, limit)).rowcount
 
 
 def fetch_by_uuid(conn: sqlite3.Connection, uuid: str) -> sqlite3.Row | None:

@@ -149,13 +149,17 @@ class Sandbox:
 
     def _call_control(self, method: str, *args: Any) -> dict:
         """Call a prelude control function; it returns a JSON string."""
+        return self._checked(json.loads(self._call_control_text(method, *args)))
+
+    def _call_control_text(self, method: str, *args: Any) -> str:
         try:
-            result = self._run(lambda: self._control(method, *args), method)
+            return self._run(lambda: self._control(method, *args), method)
         except quickjs.JSException as err:
             # The control functions catch script errors themselves; landing here
             # means something like a stack overflow while reporting an error.
             raise ScriptFailure(self._describe_exception(str(err))) from None
-        payload = json.loads(result)
+
+    def _checked(self, payload: dict) -> dict:
         if not payload.get("ok") and (payload.get("outOfMemory") or self._near_memory_limit()):
             raise self._out_of_memory_error()
         return payload
@@ -180,16 +184,24 @@ class Sandbox:
             raise ScriptFailure(payload["error"])
         return payload["info"]
 
-    def compile(self, job_input: dict) -> dict:
-        """Call compileJob(job); returns {settings, metadata, tasks} as plain data."""
+    def compile(self, job_input: dict) -> tuple[dict, list, list[str]]:
+        """Call compileJob(job); returns (result, task rows, commands JSON per task).
+
+        The result holds settings, metadata, badParameters and duplicate; a
+        row is [uuid, name, type, priority, stepsTotal, [dependency, ...]] in
+        addTask order, a dependency being a row position or a UUID.
+        """
         try:
             encoded = json.dumps(job_input, allow_nan=False, default=str)
         except ValueError as err:
             raise ScriptFailure(f"job cannot be passed to the job type script: {err}") from None
-        payload = self._call_control("compile", self._ctx.parse_json(encoded))
+        text = self._call_control_text("compile", self._ctx.parse_json(encoded))
+        header, _, rest = text.partition("\n")
+        payload = self._checked(json.loads(header))
         if not payload["ok"]:
             raise ScriptFailure(payload["error"])
-        return payload
+        rows, newline, commands = rest.partition("\n")
+        return payload, json.loads(rows), commands.split("\n") if newline else []
 
     # -- helpers ----------------------------------------------------------
 

@@ -29,7 +29,7 @@ def submit_job(m: Manager, r: ApiRequest) -> dict[str, Any]:
 
 
 def submit_job_check(m: Manager, r: ApiRequest) -> Reply:
-    submission.compile_submission(m, r.body)
+    submission.check_submission(m, r.body)
     return NO_CONTENT
 
 

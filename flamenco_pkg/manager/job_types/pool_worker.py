@@ -1,0 +1,93 @@
+"""The job-type worker process: runs scripts for the Manager, one request at a time.
+
+Started by `pool.py` as `python -c` with the Manager's sys.path, so it is a
+fresh interpreter without gevent that imports only this package (also from
+inside the zipapp). Requests and replies are pickled tuples over a socket
+pair (fd in argv[1]); see `pool.py` for the protocol.
+Big results go out in chunks, so the Manager never unpickles 100k rows in
+one go on its event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import signal
+import sys
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from .engine import SandboxLimits
+from .errors import JobTypeError
+from .runner import ScriptRunner
+
+CHUNK_ROWS = 5000  # rows per reply message: about 1 MB, a few ms to unpickle
+
+
+class _Collect(logging.Handler):
+    """Keeps this request's log records; the Manager logs them in its own log."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[tuple[str, int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.name, record.levelno, record.getMessage()))
+
+    def take(self) -> list[tuple[str, int, str]]:
+        records, self.records = self.records, []
+        return records
+
+
+def main() -> None:
+    serve(Connection(int(sys.argv[1])))
+
+
+def serve(conn: Connection) -> None:
+    """Answer requests until the Manager closes its end of the pipe."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the Manager; it stops us
+    collected = _Collect()
+    logger = logging.getLogger("flamenco")
+    logger.addHandler(collected)
+    logger.propagate = False
+
+    def send(message: tuple) -> None:
+        conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    while True:
+        try:
+            log_level, *request = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            return
+        logger.setLevel(log_level)
+        try:
+            result = _handle(request, send)
+        except JobTypeError as err:
+            send(("error", type(err).__name__, err.message, err.http_status, collected.take()))
+        except Exception:  # noqa: BLE001 - reported to the Manager, which logs it
+            send(("crash", traceback.format_exc(), collected.take()))
+        else:
+            send(("done", result, collected.take()))
+
+
+def _handle(request: list, send: Any) -> Any:
+    operation, custom_dir, time_limit_s, memory_limit_bytes, *args = request
+    runner = ScriptRunner(Path(custom_dir) if custom_dir else None,
+                          SandboxLimits(time_limit_s, memory_limit_bytes),
+                          heartbeat=lambda: send(("alive",)))
+    if operation == "list":
+        return runner.list_types()
+    if operation == "get":
+        return runner.get_type(args[0])
+    if operation == "compile":
+        job, with_tasks = args
+        compiled = runner.compile(job)
+        if with_tasks:
+            for start in range(0, len(compiled.rows), CHUNK_ROWS):
+                send(("rows", compiled.rows[start:start + CHUNK_ROWS]))
+            for start in range(0, len(compiled.dependencies), CHUNK_ROWS):
+                send(("dependencies", compiled.dependencies[start:start + CHUNK_ROWS]))
+        return compiled.settings, compiled.metadata, len(compiled.rows)
+    raise ValueError(f"unknown job-type request {operation!r}")
