@@ -4,8 +4,8 @@ Every transaction holds the one writer, and SQLite calls do not yield to
 gevent, so a Worker's request waits for whatever transaction is running.
 Storing or deleting a 100k-task job therefore goes in batches sized to hold
 the writer for about `target_s` each, measured as it goes (the machine may
-be busy, and rows differ in size), with a yield to the event loop between
-batches.
+be busy, and rows differ in size), with a turn for the event loop between
+batches (`cooperative.py`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-import gevent
-
+from ..cooperative import yield_to_event_loop
 from .connection import Database
 
 TARGET_S = 0.02  # writer held per batch: a Worker call waits at most about this long
@@ -59,4 +58,4 @@ def in_batches(db: Database, step: Callable[[sqlite3.Connection, int], int],
         total += handled
         if handled == 0:
             return total
-        gevent.sleep(0)
+        yield_to_event_loop()

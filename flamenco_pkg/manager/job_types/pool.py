@@ -3,8 +3,9 @@
 QuickJS keeps the GIL while a script runs, so a script run inside the
 Manager would stop every Worker call, page and Socket.IO ping until it ends
 (up to its 5 s limit). Here scripts run in `pool_worker.py` processes; the
-calling greenlet waits on the pipe through gevent, so the event loop keeps
-serving while a 100k-task job compiles or a runaway script burns its limit.
+calling greenlet reads their socket through gevent (`wire.py`), so the
+event loop keeps serving while a 100k-task job compiles or a runaway script
+burns its limit, and even while a big reply trickles in from a busy worker.
 
 Protocol: the Manager sends one pickled request tuple (log level first);
 the worker answers
@@ -20,18 +21,15 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from typing import Any
 
-import gevent.select
-
+from ..cooperative import yield_to_event_loop
+from . import wire
 from .errors import JobTypeError
 
 log = logging.getLogger("flamenco.jobtypes")
@@ -51,49 +49,38 @@ class _Worker:
     """One worker process and the Manager's end of its socket pair."""
 
     def __init__(self) -> None:
-        ours, theirs = socket.socketpair()
+        self.sock, theirs = socket.socketpair()
         # The child gets the Manager's sys.path, so it also imports this
         # package from inside the zipapp (shiv unpacks it to a folder).
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        with ours, theirs:
-            # gevent's sockets are non-blocking; the worker and Connection want
-            # blocking ones (the Manager waits for readability through gevent).
-            os.set_blocking(theirs.fileno(), True)
+        with theirs:
+            os.set_blocking(theirs.fileno(), True)  # gevent made it non-blocking; the child is not gevent
             self.process = subprocess.Popen([sys.executable, "-c", _BOOT, str(theirs.fileno())],
                                             stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), env=env)
-            fd = os.dup(ours.fileno())
-        os.set_blocking(fd, True)
-        self.conn = Connection(fd)
 
     def call(self, request: tuple, on_chunk: Callable[[str, list], None], silence_limit_s: float) -> tuple:
         """Send one request and return its final reply; chunks go to `on_chunk` as they arrive."""
-        # The worker logs at the level the Manager's log has now.
-        message = (log.getEffectiveLevel(), *request)
         try:
-            self.conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError as err:
-            raise WorkerLost(f"job type worker process is gone: {err}") from None
-        deadline = time.monotonic() + silence_limit_s
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WorkerLost(f"job type worker process did not answer for {silence_limit_s:g} s")
-            readable, _, _ = gevent.select.select([self.conn], [], [], remaining)
-            if not readable:
-                continue
-            try:
-                reply = pickle.loads(self.conn.recv_bytes())
-            except (EOFError, OSError) as err:
-                raise WorkerLost(f"job type worker process exited ({self.process.poll()}): {err!r}") from None
-            if reply[0] == "alive":
-                deadline = time.monotonic() + silence_limit_s
-            elif reply[0] in ("rows", "dependencies"):
-                on_chunk(reply[0], reply[1])
-            else:
-                return reply
+            self.sock.settimeout(silence_limit_s)
+            # The worker logs at the level the Manager's log has now.
+            wire.send(self.sock, (log.getEffectiveLevel(), *request))
+            while True:
+                reply = wire.receive(self.sock)
+                if reply[0] == "alive":
+                    continue  # a new sandbox started: the silence limit starts over
+                if reply[0] in ("rows", "dependencies"):
+                    on_chunk(reply[0], reply[1])
+                    # The next chunk may be waiting already; receiving it would not yield.
+                    yield_to_event_loop()
+                else:
+                    return reply
+        except socket.timeout:
+            raise WorkerLost(f"job type worker process did not answer for {silence_limit_s:g} s") from None
+        except (EOFError, OSError) as err:
+            raise WorkerLost(f"job type worker process is gone (exit status {self.process.poll()}): {err}") from None
 
     def stop(self) -> None:
-        self.conn.close()
+        self.sock.close()
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(timeout=5)

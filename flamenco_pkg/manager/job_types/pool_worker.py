@@ -3,7 +3,7 @@
 Started by `pool.py` as `python -c` with the Manager's sys.path, so it is a
 fresh interpreter without gevent that imports only this package (also from
 inside the zipapp). Requests and replies are pickled tuples over a socket
-pair (fd in argv[1]); see `pool.py` for the protocol.
+pair (fd in argv[1], framing in `wire.py`); see `pool.py` for the protocol.
 Big results go out in chunks, so the Manager never unpickles 100k rows in
 one go on its event loop.
 """
@@ -11,14 +11,14 @@ one go on its event loop.
 from __future__ import annotations
 
 import logging
-import pickle
 import signal
+import socket
 import sys
 import traceback
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from . import wire
 from .engine import SandboxLimits
 from .errors import JobTypeError
 from .runner import ScriptRunner
@@ -42,11 +42,11 @@ class _Collect(logging.Handler):
 
 
 def main() -> None:
-    serve(Connection(int(sys.argv[1])))
+    serve(socket.socket(fileno=int(sys.argv[1])))
 
 
-def serve(conn: Connection) -> None:
-    """Answer requests until the Manager closes its end of the pipe."""
+def serve(sock: socket.socket) -> None:
+    """Answer requests until the Manager closes its end of the socket."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the Manager; it stops us
     collected = _Collect()
     logger = logging.getLogger("flamenco")
@@ -54,11 +54,11 @@ def serve(conn: Connection) -> None:
     logger.propagate = False
 
     def send(message: tuple) -> None:
-        conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        wire.send(sock, message)
 
     while True:
         try:
-            log_level, *request = pickle.loads(conn.recv_bytes())
+            log_level, *request = wire.receive(sock)
         except (EOFError, OSError):
             return
         logger.setLevel(log_level)

@@ -11,6 +11,7 @@ work without restarting the Manager.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -85,6 +86,7 @@ class ScriptRunner:
         Raises JobTypeUnknown (400), JobTypeBroken (400), EtagMismatch (412) or
         CompileError (400), following the upstream Manager's failure table.
         """
+        began = time.perf_counter()
         name = str(job.get("type") or "")
         candidates = find_scripts(self.custom_dir).get(name)
         if not candidates:
@@ -112,8 +114,8 @@ class ScriptRunner:
                 raise CompileError(err.message) from None
 
         compiled = compiled_job(output, rows, commands, script.filename)
-        log.info("job %r compiled with job type %s (%s): %d tasks",
-                 job.get("name"), name, script.filename, len(compiled.rows))
+        log.info("job %r compiled with job type %s (%s): %d tasks in %.2f s",
+                 job.get("name"), name, script.filename, len(compiled.rows), time.perf_counter() - began)
         return compiled
 
     # -- helpers ------------------------------------------------------------
