@@ -26,7 +26,7 @@ from .context import Manager
 from .db import jobs as job_db
 from .db import tags as tag_db
 from .db import tasks as task_db
-from .db.batching import in_batches
+from .db.batching import BatchSizer, in_batches
 from .db.connection import to_db_time, utcnow
 from .errors import ManagerError
 from .job_deleter import deletion
@@ -102,9 +102,9 @@ def store_job(manager: Manager, job: dict[str, Any], compiled: CompiledJob, tag_
             conn, uuid=job["id"], name=job["name"], job_type=job["type"], priority=job["priority"],
             status=UNDER_CONSTRUCTION, settings=compiled.settings, metadata=compiled.metadata,
             worker_tag_id=tag_id, shaman_checkout_id=job["shaman_checkout_id"], created_at=created)
+    sizer = BatchSizer()
     try:
-        ids = _store_tasks(manager, job_id, created, compiled)
-        _store_dependencies(manager, compiled, ids)
+        _store_tasks(manager, job_id, created, compiled, sizer)
         with manager.change() as (conn, changes):
             if not job_db.finish_construction(conn, job_id, job["initial_status"], compiled.steps_total):
                 raise RuntimeError(f"job {job['id']} was marked for deletion while it was being stored")
@@ -113,39 +113,33 @@ def store_job(manager: Manager, job: dict[str, Any], compiled: CompiledJob, tag_
     except BaseException:
         _abandon(manager, job_id, job["id"])
         raise
-    log.info('job %s "%s" stored: %d tasks, %d dependencies in %.2f s', job["id"], job["name"],
-             len(compiled.rows), len(compiled.dependencies), time.perf_counter() - began)
+    log.info('job %s "%s" stored: %d tasks, %d dependencies in %d transactions, %.2f s', job["id"], job["name"],
+             len(compiled.rows), len(compiled.dependencies), sizer.transactions + 2, time.perf_counter() - began)
     return serialize.job(row)
 
 
-def _store_tasks(manager: Manager, job_id: int, created: str, compiled: CompiledJob) -> list[int]:
-    """Insert the tasks batch by batch; returns their ids by position in the job."""
-    ids: list[int] = []
-    rows = compiled.rows
+def _store_tasks(manager: Manager, job_id: int, created: str, compiled: CompiledJob, sizer: BatchSizer) -> None:
+    """Insert the tasks, then their dependencies, a time-boxed batch per transaction."""
+    rows, pairs = compiled.rows, compiled.dependencies
+    ids: list[int] = []  # task ids by position in the job
+    pairs_done = 0
 
     def step(conn, limit: int) -> int:
-        chunk = rows[len(ids):len(ids) + limit]
-        if chunk:
+        nonlocal pairs_done
+        handled = 0
+        if len(ids) < len(rows):
+            chunk = rows[len(ids):len(ids) + limit]
             first = task_db.insert_task_rows(conn, job_id, created, len(ids) + 1, chunk)
             ids.extend(range(first, first + len(chunk)))
-        return len(chunk)
+            handled = len(chunk)
+        if handled < limit and pairs_done < len(pairs):  # every task has its id now
+            chunk = pairs[pairs_done:pairs_done + limit - handled]
+            task_db.insert_dependencies(conn, [(ids[task], ids[dependency]) for task, dependency in chunk])
+            pairs_done += len(chunk)
+            handled += len(chunk)
+        return handled
 
-    in_batches(manager.db, step)
-    return ids
-
-
-def _store_dependencies(manager: Manager, compiled: CompiledJob, ids: list[int]) -> None:
-    done = 0
-    pairs = compiled.dependencies
-
-    def step(conn, limit: int) -> int:
-        nonlocal done
-        chunk = pairs[done:done + limit]
-        task_db.insert_dependencies(conn, [(ids[task], ids[dependency]) for task, dependency in chunk])
-        done += len(chunk)
-        return len(chunk)
-
-    in_batches(manager.db, step)
+    in_batches(manager.db, step, sizer)
 
 
 def _abandon(manager: Manager, job_id: int, job_uuid: str) -> None:

@@ -29,23 +29,26 @@ class BatchSizer:
     def __init__(self, target_s: float = TARGET_S, first: int = FIRST_BATCH) -> None:
         self.target_s = target_s
         self.size = first
+        self.transactions = 0  # batches recorded, for the logs
 
     def record(self, rows: int, elapsed_s: float) -> None:
         """Learn from a batch of `rows` that took `elapsed_s`; sets the next size."""
+        self.transactions += 1
         if rows <= 0:
             return
         per_row = max(elapsed_s, 1e-6) / rows
-        wanted = int(self.target_s / per_row)
+        wanted = round(self.target_s / per_row)
         # Grow at most 4x at a time: one fast batch on a cold cache proves little.
         self.size = max(MIN_BATCH, min(MAX_BATCH, wanted, self.size * 4))
 
 
 def in_batches(db: Database, step: Callable[[sqlite3.Connection, int], int],
                sizer: BatchSizer | None = None) -> int:
-    """Run `step(conn, limit)` in one transaction after another until it handles no rows.
+    """Run `step(conn, limit)` in one transaction after another until it handles fewer than `limit`.
 
-    `step` writes at most `limit` rows and returns how many it handled.
-    Between transactions other greenlets run. Returns the total handled.
+    `step` writes at most `limit` rows and returns how many it handled;
+    fewer means it is done. Between transactions other greenlets run.
+    Returns the total handled.
     """
     sizer = sizer or BatchSizer()
     total = 0
@@ -56,6 +59,6 @@ def in_batches(db: Database, step: Callable[[sqlite3.Connection, int], int],
             handled = step(conn, limit)
         sizer.record(handled, time.perf_counter() - began)
         total += handled
-        if handled == 0:
+        if handled < limit:
             return total
         yield_to_event_loop()

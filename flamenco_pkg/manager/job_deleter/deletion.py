@@ -26,7 +26,7 @@ from ..local_storage import paths as storage
 from ..context import Manager
 from ..db import jobs as job_db
 from ..db import tasks as task_db
-from ..db.batching import in_batches
+from ..db.batching import BatchSizer, in_batches
 from ..db.connection import to_db_time
 
 log = logging.getLogger("flamenco.jobdeleter")
@@ -85,12 +85,14 @@ def delete_job(manager: Manager, job_id: int) -> bool:
         except (OSError, storage.UnsafePath, shaman.SpecError) as exc:
             log.error("cannot remove the files of job %s, will retry later: %s", job["uuid"], exc)
             return False
-    tasks = in_batches(manager.db, lambda conn, limit: task_db.delete_some_of_job(conn, job_id, limit))
+    sizer = BatchSizer()
+    tasks = in_batches(manager.db, lambda conn, limit: task_db.delete_some_of_job(conn, job_id, limit), sizer)
     with manager.change() as (conn, changes):
         job_db.delete(conn, job_id)
         if shown:
             events.job_deleted(changes, job["uuid"])
-    log.info('deleted job %s "%s" (%d tasks)', job["uuid"], job["name"], tasks)
+    log.info('deleted job %s "%s": %d tasks in %d transactions', job["uuid"], job["name"], tasks,
+             sizer.transactions + 1)
     return True
 
 

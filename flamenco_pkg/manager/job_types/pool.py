@@ -7,8 +7,8 @@ calling greenlet reads their socket through gevent (`wire.py`), so the
 event loop keeps serving while a 100k-task job compiles or a runaway script
 burns its limit, and even while a big reply trickles in from a busy worker.
 
-Protocol: the Manager sends one pickled request tuple (log level first);
-the worker answers
+Protocol: the Manager sends one pickled request tuple (log level and TZ
+first); the worker answers
 with any number of ("alive",) heartbeats (one per sandbox it starts) and
 ("rows" | "dependencies", chunk) messages, then one final ("done", result,
 logs), ("error", class name, message, HTTP status, logs) or ("crash",
@@ -62,8 +62,9 @@ class _Worker:
         """Send one request and return its final reply; chunks go to `on_chunk` as they arrive."""
         try:
             self.sock.settimeout(silence_limit_s)
-            # The worker logs at the level the Manager's log has now.
-            wire.send(self.sock, (log.getEffectiveLevel(), *request))
+            # The worker logs at the level the Manager's log has now, and
+            # formats local times in the Manager's time zone (TZ) of now.
+            wire.send(self.sock, (log.getEffectiveLevel(), os.environ.get("TZ"), *request))
             while True:
                 reply = wire.receive(self.sock)
                 if reply[0] == "alive":

@@ -11,9 +11,11 @@ one go on its event loop.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -58,10 +60,11 @@ def serve(sock: socket.socket) -> None:
 
     while True:
         try:
-            log_level, *request = wire.receive(sock)
+            log_level, time_zone, *request = wire.receive(sock)
         except (EOFError, OSError):
             return
         logger.setLevel(log_level)
+        _follow_time_zone(time_zone)
         try:
             result = _handle(request, send)
         except JobTypeError as err:
@@ -70,6 +73,17 @@ def serve(sock: socket.socket) -> None:
             send(("crash", traceback.format_exc(), collected.take()))
         else:
             send(("done", result, collected.take()))
+
+
+def _follow_time_zone(time_zone: str | None) -> None:
+    """Use the Manager's TZ, so formatTimestampLocal() gives the Manager's local time."""
+    if os.environ.get("TZ") == time_zone:
+        return
+    if time_zone is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = time_zone
+    time.tzset()
 
 
 def _handle(request: list, send: Any) -> Any:
