@@ -124,7 +124,7 @@ def main() -> None:
             job_uuid = resp.json()["id"]
         finally:
             manager.stop()
-        stored = re.search(rf"job {job_uuid} .* stored: .* in ([0-9.]+) s", manager.log_text())
+        stored = re.search(rf"job {job_uuid} .* stored: .*, ([0-9.]+) s after it came in", manager.log_text())
         with sqlite3.connect(manager.db_path) as conn:
             job_id = conn.execute("SELECT id FROM jobs WHERE uuid = ?", (job_uuid,)).fetchone()[0]
         baseline_s, n_tasks, n_deps = raw_executemany(manager.db_path, job_id)

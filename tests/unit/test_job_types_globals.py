@@ -28,11 +28,13 @@ def run_js(body: str, *, settings: dict | None = None, modules: dict | None = No
     )
     with Sandbox(ScriptFile("t", "t.js", "test", source), LIMITS, modules) as sandbox:
         sandbox.run_script()
-        output, rows, commands = sandbox.compile({
+        rows: list = []
+        commands: list = []
+        output = sandbox.compile({
             "name": "job", "priority": 50, "jobType": "t", "settings": settings or {},
             "metadata": metadata or {}, "createdMs": int(created.timestamp() * 1000),
             "jobID": "job-id", "workerTagUUID": "", "shamanCheckoutID": "",
-        })
+        }, lambda more_rows, more_commands: (rows.extend(more_rows), commands.extend(more_commands)))
     output["tasks"] = [task_as_added(row, text) for row, text in zip(rows, commands)]
     return output
 

@@ -41,13 +41,40 @@ def worker_pids(pool: ScriptPool) -> list[int]:
     return [worker.process.pid for worker in pool._idle]
 
 
-def test_runaway_stopped_by_its_limit_and_the_worker_carries_on(pool, folder):
+def test_runaway_top_level_stopped_by_quickjs_and_the_worker_carries_on(pool, folder):
+    (folder / "loops.js").write_text("while (true) {}\n")
     registry = JobTypeRegistry(folder, time_limit_s=0.3, pool=pool)
     before = worker_pids(pool)
     with pytest.raises(CompileError, match="took longer than 0.3 s"):
-        registry.compile(make_job("runaway"))
+        registry.compile(make_job("loops"))
     assert [t.name for t in registry.compile(make_job("hello")).tasks] == ["hello"]
     assert worker_pids(pool) == before
+
+
+def test_runaway_compile_stopped_by_the_cpu_timer_and_the_worker_replaced(pool, folder):
+    registry = JobTypeRegistry(folder, time_limit_s=0.3, pool=pool)
+    before = worker_pids(pool)
+    began = time.monotonic()
+    with pytest.raises(CompileError) as excinfo:
+        registry.compile(make_job("runaway"))
+    assert excinfo.value.message == "job type script runaway.js took longer than 0.3 s"
+    assert time.monotonic() - began < 10
+    assert [t.name for t in registry.compile(make_job("hello")).tasks] == ["hello"]
+    assert worker_pids(pool) != before
+
+
+def test_tasks_handed_over_while_the_script_runs(pool, folder):
+    (folder / "many.js").write_text("""const JOB_TYPE = {label: "Many", settings: []};
+function compileJob(job) {
+  for (let i = 0; i < 5000; i++) job.addTask(author.Task("t" + i, "misc"));
+  while (true) {}  // runs away once the first groups were handed over
+}
+""")
+    registry = JobTypeRegistry(folder, time_limit_s=1.0, pool=pool)
+    groups: list[int] = []
+    with pytest.raises(CompileError, match="took longer than 1 s"):
+        registry.compile(make_job("many"), on_tasks=lambda rows, pairs: groups.append(len(rows)))
+    assert groups == [2000, 2000]  # the last 1000 were still in the script when it was stopped
 
 
 def test_killed_worker_is_replaced(pool, folder):

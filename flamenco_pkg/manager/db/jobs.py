@@ -31,12 +31,13 @@ def insert_job(conn: sqlite3.Connection, *, uuid: str, name: str, job_type: str,
     return int(cur.lastrowid)
 
 
-def finish_construction(conn: sqlite3.Connection, job_id: int, status: str, steps_total: int) -> bool:
+def finish_construction(conn: sqlite3.Connection, job_id: int, status: str, steps_total: int,
+                        settings: dict, metadata: dict) -> bool:
     """Make a stored job visible in its initial status; False when it was abandoned meanwhile."""
     return conn.execute(
-        """UPDATE jobs SET status = ?, steps_total = ?, updated_at = created_at
+        """UPDATE jobs SET status = ?, steps_total = ?, settings = ?, metadata = ?, updated_at = created_at
            WHERE id = ? AND status = 'under-construction' AND delete_requested_at IS NULL""",
-        (status, steps_total, job_id)).rowcount == 1
+        (status, steps_total, json.dumps(settings), json.dumps(metadata), job_id)).rowcount == 1
 
 
 def abandon_construction(conn: sqlite3.Connection, created_before: str | None = None,

@@ -45,6 +45,7 @@ TaskRow = tuple[str, str, str, int, str, int]
 class CompiledJob:
     settings: dict
     metadata: dict[str, str]
+    # Empty when the tasks went elsewhere while compiling (registry.compile(on_tasks=...)).
     rows: list[TaskRow] = field(default_factory=list)
     # (task position, dependency position) pairs, each pair once.
     dependencies: list[tuple[int, int]] = field(default_factory=list)

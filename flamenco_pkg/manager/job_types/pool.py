@@ -8,19 +8,23 @@ event loop keeps serving while a 100k-task job compiles or a runaway script
 burns its limit, and even while a big reply trickles in from a busy worker.
 
 Protocol: the Manager sends one pickled request tuple (log level and TZ
-first); the worker answers
-with any number of ("alive",) heartbeats (one per sandbox it starts) and
-("rows" | "dependencies", chunk) messages, then one final ("done", result,
-logs), ("error", class name, message, HTTP status, logs) or ("crash",
-traceback, logs). A worker that dies or stays silent for `silence_limit_s`
-is killed and replaced; the CPU and memory limits themselves are enforced
-inside the worker by QuickJS, and a worker that hit them stays usable.
+first); the worker answers with any number of ("alive", script file name)
+heartbeats (one per sandbox it starts) and ("tasks", rows, dependency
+pairs) messages (for a compile, often while the script still runs), then
+one final ("done", result, logs), ("error", class name, message, HTTP
+status, logs) or ("crash", traceback, logs). A worker that dies or stays
+silent for `silence_limit_s` is killed and replaced. The CPU and memory
+limits are enforced inside the worker: by QuickJS, which leaves the worker
+usable, or, while compileJob hands out tasks, by a CPU-time timer that
+stops the worker with SIGPROF (`ScriptOutOfTime`; a new worker takes its
+place).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -45,6 +49,14 @@ class WorkerLost(JobTypeError):
     """The worker process died or stopped answering; it has been replaced."""
 
 
+class ScriptOutOfTime(WorkerLost):
+    """The worker was stopped at the script's CPU limit (see engine._kernel_cpu_limit)."""
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(f"job type script {filename} used up its CPU time")
+        self.filename = filename
+
+
 class _Worker:
     """One worker process and the Manager's end of its socket pair."""
 
@@ -58,8 +70,9 @@ class _Worker:
             self.process = subprocess.Popen([sys.executable, "-c", _BOOT, str(theirs.fileno())],
                                             stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), env=env)
 
-    def call(self, request: tuple, on_chunk: Callable[[str, list], None], silence_limit_s: float) -> tuple:
-        """Send one request and return its final reply; chunks go to `on_chunk` as they arrive."""
+    def call(self, request: tuple, on_tasks: Callable[[list, list], None], silence_limit_s: float) -> tuple:
+        """Send one request and return its final reply; tasks go to `on_tasks` as they arrive."""
+        script = "?"
         try:
             self.sock.settimeout(silence_limit_s)
             # The worker logs at the level the Manager's log has now, and
@@ -68,17 +81,26 @@ class _Worker:
             while True:
                 reply = wire.receive(self.sock)
                 if reply[0] == "alive":
-                    continue  # a new sandbox started: the silence limit starts over
-                if reply[0] in ("rows", "dependencies"):
-                    on_chunk(reply[0], reply[1])
-                    # The next chunk may be waiting already; receiving it would not yield.
+                    script = reply[1]  # a new sandbox started: the silence limit starts over
+                elif reply[0] == "tasks":
+                    on_tasks(reply[1], reply[2])
+                    # The next group may be waiting already; receiving it would not yield.
                     yield_to_event_loop()
                 else:
                     return reply
         except socket.timeout:
             raise WorkerLost(f"job type worker process did not answer for {silence_limit_s:g} s") from None
         except (EOFError, OSError) as err:
+            if self._exit_status() == -signal.SIGPROF:
+                raise ScriptOutOfTime(script) from None
             raise WorkerLost(f"job type worker process is gone (exit status {self.process.poll()}): {err}") from None
+
+    def _exit_status(self) -> int | None:
+        """The worker's exit status, once it has exited (it just closed its socket)."""
+        try:
+            return self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
 
     def stop(self) -> None:
         self.sock.close()
@@ -102,13 +124,13 @@ class ScriptPool:
             self._idle.append(_Worker())
             self._running += 1
 
-    def request(self, request: tuple, *, on_chunk: Callable[[str, list], None] = lambda kind, items: None,
+    def request(self, request: tuple, *, on_tasks: Callable[[list, list], None] = lambda rows, pairs: None,
                 silence_limit_s: float = 60.0) -> Any:
         """Run one request in a worker; returns its result or raises the JobTypeError it raised."""
         with self._slots:
             worker = self._idle.pop() if self._idle else self._new_worker()
             try:
-                reply = worker.call(request, on_chunk, silence_limit_s)
+                reply = worker.call(request, on_tasks, silence_limit_s)
             except BaseException as err:
                 # Lost, or the caller was interrupted mid-reply: the pipe may hold
                 # half an answer, so this worker cannot be trusted with another.
@@ -127,7 +149,9 @@ class ScriptPool:
         return _Worker()
 
     def _discard(self, worker: _Worker, err: BaseException) -> None:
-        if isinstance(err, WorkerLost):
+        if isinstance(err, ScriptOutOfTime):
+            log.info("%s; starting a new job type worker process", err.message)
+        elif isinstance(err, WorkerLost):
             log.error("%s; starting a new one", err.message)
         worker.stop()
         self._running -= 1

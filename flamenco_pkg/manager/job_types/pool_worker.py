@@ -90,18 +90,21 @@ def _handle(request: list, send: Any) -> Any:
     operation, custom_dir, time_limit_s, memory_limit_bytes, *args = request
     runner = ScriptRunner(Path(custom_dir) if custom_dir else None,
                           SandboxLimits(time_limit_s, memory_limit_bytes),
-                          heartbeat=lambda: send(("alive",)))
+                          heartbeat=lambda filename: send(("alive", filename)))
     if operation == "list":
         return runner.list_types()
     if operation == "get":
         return runner.get_type(args[0])
     if operation == "compile":
         job, with_tasks = args
-        compiled = runner.compile(job)
-        if with_tasks:
-            for start in range(0, len(compiled.rows), CHUNK_ROWS):
-                send(("rows", compiled.rows[start:start + CHUNK_ROWS]))
-            for start in range(0, len(compiled.dependencies), CHUNK_ROWS):
-                send(("dependencies", compiled.dependencies[start:start + CHUNK_ROWS]))
-        return compiled.settings, compiled.metadata, len(compiled.rows)
+
+        def sink(rows: list, pairs: list) -> None:
+            if with_tasks:  # often while the script runs: the Manager stores them meanwhile
+                for start in range(0, len(rows), CHUNK_ROWS):
+                    send(("tasks", rows[start:start + CHUNK_ROWS], []))
+                for start in range(0, len(pairs), CHUNK_ROWS):  # after the tasks they name
+                    send(("tasks", [], pairs[start:start + CHUNK_ROWS]))
+
+        compiled = runner.compile(job, sink)
+        return compiled.settings, compiled.metadata
     raise ValueError(f"unknown job-type request {operation!r}")

@@ -12,6 +12,10 @@
   "use strict";
 
   const G = globalThis;
+  // The engine's way in, for handing out tasks while compileJob runs (see
+  // engine.py); taken away from the global scope before any script runs.
+  const hostCall = G.__flamencoHost;
+  delete G.__flamencoHost;
   // Captured now, so a script that reassigns these cannot break the host side.
   const indirectEval = G.eval;
   const jsonStringify = JSON.stringify;
@@ -768,6 +772,24 @@
       quoted(name) + "," + quoted(asString(task.type)) + "," + asInt(task.priority) + "," + steps + ",[" +
       dependenciesJSON + "]]";
     state.commands[index] = commandsJSON + "]";
+    if (state.streamEvery && state.rows.length - state.sent >= state.streamEvery) sendRows(state);
+  }
+
+  // Rows [from, to) as text: the JSON array of the rows, then one line per
+  // row with the JSON of its commands (JSON never holds a raw newline).
+  // Joined, not concatenated: QuickJS-ng concatenation can make a rope
+  // string, which the binding cannot hand to Python.
+  function rowsText(state, from, to) {
+    const rows = arrayJoin.call(["[", arrayJoin.call(state.rows.slice(from, to), ","), "]"], "");
+    return to > from ? arrayJoin.call([rows, arrayJoin.call(state.commands.slice(from, to), "\n")], "\n") : rows;
+  }
+
+  // Hand the rows added since the last time to the engine, which stores
+  // them while the script goes on (only when the engine asked for it: it
+  // must lift QuickJS's time limit for the call).
+  function sendRows(state) {
+    hostCall("rows", rowsText(state, state.sent, state.rows.length));
+    state.sent = state.rows.length;
   }
 
   // A stored task back as the task object scripts see in `job.tasks`.
@@ -814,15 +836,16 @@
   }
 
   // The compile result as text: a line of JSON {ok, settings, metadata,
-  // badParameters}, a line with the JSON array of task rows, then
-  // one line per task with the JSON of its commands (JSON never holds a raw
-  // newline), so the engine gets each task's stored commands as they are.
+  // badParameters}, then the rows not handed out yet (see rowsText).
+  // With input.streamEvery, rows go to the engine in groups of that many
+  // while compileJob runs.
   function compile(input) {
     const lookup = lookupGlobal("compileJob");
     if (!lookup.found || typeof lookup.value !== "function") {
       return fail(`script (${host.filename}) does not define a compileJob(job) function`);
     }
-    const state = { rows: [], commands: [], badParameters: null };
+    const streamEvery = typeof hostCall === "function" && input.streamEvery > 0 ? input.streamEvery : 0;
+    const state = { rows: [], commands: [], badParameters: null, streamEvery, sent: 0 };
     const job = buildJob(input, state);
     try {
       lookup.value.call(undefined, job);
@@ -836,11 +859,7 @@
       for (const key of Object.keys(job.metadata || {})) metadata[key] = asString(job.metadata[key]);
       const header = jsonStringify({ ok: true, settings: exportValue(job.settings), metadata,
         badParameters: state.badParameters });
-      // Joined, not concatenated: QuickJS-ng concatenation can make a rope
-      // string, which the binding cannot hand back to Python.
-      const lines = [header, "[" + arrayJoin.call(state.rows, ",") + "]"];
-      if (state.commands.length) lines[2] = arrayJoin.call(state.commands, "\n");
-      return arrayJoin.call(lines, "\n");
+      return arrayJoin.call([header, rowsText(state, state.sent, state.rows.length)], "\n");
     } catch (err) {
       if (isOutOfMemory(err)) return jsonStringify({ ok: false, outOfMemory: true, error: "out of memory" });
       return fail(`the job could not be exported: ${describeThrown(err)}`);

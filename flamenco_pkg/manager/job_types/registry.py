@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .compiled import Sink
+from .errors import CompileError
 from .models import CompiledJob, TaskRow
-from .pool import ScriptPool, shared_pool
+from .pool import ScriptOutOfTime, ScriptPool, shared_pool
 
 
 class JobTypeRegistry:
@@ -33,24 +35,35 @@ class JobTypeRegistry:
         """One job type as the API shows it. Raises JobTypeUnknown (404) or JobTypeBroken (500)."""
         return self._request("get", name)
 
-    def compile(self, job: dict) -> CompiledJob:
+    def compile(self, job: dict, on_tasks: Sink | None = None) -> CompiledJob:
         """Run the job type's compileJob() for a submitted job.
 
         Raises JobTypeUnknown (400), JobTypeBroken (400), EtagMismatch (412) or
         CompileError (400), following the upstream Manager's failure table.
+        With `on_tasks(rows, dependency pairs)`, the tasks go there as they
+        come, often while the script still runs (it may still fail after
+        that), and the result holds only settings and metadata; dependency
+        pairs only name tasks handed over before.
         """
         rows: list[TaskRow] = []
         dependencies: list[tuple[int, int]] = []
 
-        def take(kind: str, items: list) -> None:
-            (rows if kind == "rows" else dependencies).extend(items)
+        def collect(more_rows: list[TaskRow], pairs: list[tuple[int, int]]) -> None:
+            rows.extend(more_rows)
+            dependencies.extend(pairs)
 
-        settings, metadata, _count = self._request("compile", job, True, on_chunk=take)
+        try:
+            settings, metadata = self._request("compile", job, True, on_tasks=on_tasks or collect)
+        except ScriptOutOfTime as err:
+            raise CompileError(f"job type script {err.filename} took longer than {self.time_limit_s:g} s") from None
         return CompiledJob(settings, metadata, rows, dependencies)
 
     def check(self, job: dict) -> None:
         """Compile a job like `compile` and raise like it, without handing back its tasks."""
-        self._request("compile", job, False)
+        try:
+            self._request("compile", job, False)
+        except ScriptOutOfTime as err:
+            raise CompileError(f"job type script {err.filename} took longer than {self.time_limit_s:g} s") from None
 
     def _request(self, operation: str, *args: object, **options: object):
         custom = str(self.custom_dir) if self.custom_dir is not None else None

@@ -1,7 +1,8 @@
 """Listing, describing and compiling job types in this process.
 
 Runs inside the job-type worker processes (`pool_worker.py`), never on the
-Manager's event loop: QuickJS holds the GIL while a script runs.
+Manager's event loop: QuickJS holds the GIL while a script runs. Only there:
+a compile that runs away is stopped by killing the process.
 
 Stateless on purpose: every call re-discovers and re-runs the scripts in a
 fresh sandbox, which is what makes "edit the script, press Refresh in Blender"
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from .engine import Sandbox, SandboxLimits, ScriptFailure, ScriptLimitExceeded, ScriptSyntaxError
-from .compiled import compiled_job
+from .compiled import Sink, TaskCollector
 from .errors import CompileError, EtagMismatch, JobTypeBroken, JobTypeUnknown
 from .etag import compute_etag
 from .loader import ScriptFile, find_scripts, module_files
@@ -45,10 +46,10 @@ class ScriptRunner:
     """Lists, describes and compiles job types from the bundled and custom scripts."""
 
     def __init__(self, custom_dir: Path | None, limits: SandboxLimits,
-                 heartbeat: Callable[[], None] = lambda: None) -> None:
+                 heartbeat: Callable[[str], None] = lambda filename: None) -> None:
         self.custom_dir = Path(custom_dir) if custom_dir is not None else None
         self.limits = limits
-        self.heartbeat = heartbeat  # called before each sandbox starts: "a new time limit begins"
+        self.heartbeat = heartbeat  # called with the script's file name before each sandbox starts
 
     # -- public API ---------------------------------------------------------
 
@@ -80,11 +81,12 @@ class ScriptRunner:
             log.error("job type %s is broken: %s", name, err.message)
             raise JobTypeBroken("error getting job type", http_status=500) from None
 
-    def compile(self, job: dict) -> CompiledJob:
-        """Run the job type's compileJob() for a submitted job.
+    def compile(self, job: dict, sink: Sink) -> CompiledJob:
+        """Run the job type's compileJob() for a submitted job; its tasks go to `sink` as they come.
 
         Raises JobTypeUnknown (400), JobTypeBroken (400), EtagMismatch (412) or
         CompileError (400), following the upstream Manager's failure table.
+        When it raises, tasks may have gone to `sink` already.
         """
         began = time.perf_counter()
         name = str(job.get("type") or "")
@@ -107,15 +109,16 @@ class ScriptRunner:
                          job.get("name"), name, submitted_etag, description["etag"])
                 raise EtagMismatch()
 
+            collector = TaskCollector(script.filename, sink)
             try:
-                output, rows, commands = sandbox.compile(self._job_input(job, name))
+                output = sandbox.compile(self._job_input(job, name), collector.add, stream=True)
             except ScriptFailure as err:
                 log.info("job %r of type %s does not compile: %s", job.get("name"), name, err.message)
                 raise CompileError(err.message) from None
 
-        compiled = compiled_job(output, rows, commands, script.filename)
+        compiled = collector.finish(output)
         log.info("job %r compiled with job type %s (%s): %d tasks in %.2f s",
-                 job.get("name"), name, script.filename, len(compiled.rows), time.perf_counter() - began)
+                 job.get("name"), name, script.filename, len(collector.names), time.perf_counter() - began)
         return compiled
 
     # -- helpers ------------------------------------------------------------
@@ -169,7 +172,7 @@ class _OpenScript:
 
     def __init__(self, candidates: list[ScriptFile], limits: SandboxLimits,
                  modules_for: Callable[[ScriptFile], dict[str, str]],
-                 heartbeat: Callable[[], None],
+                 heartbeat: Callable[[str], None],
                  limit_error: Callable[[str], Exception] | None = None,
                  failure_error: Callable[[str], Exception] | None = None) -> None:
         self._candidates = candidates
@@ -183,7 +186,7 @@ class _OpenScript:
     def __enter__(self) -> tuple[Sandbox | None, ScriptFile | None]:
         for script in reversed(self._candidates):
             sandbox = None
-            self._heartbeat()
+            self._heartbeat(script.filename)
             try:
                 sandbox = Sandbox(script, self._limits, self._modules_for(script))
                 sandbox.run_script()
