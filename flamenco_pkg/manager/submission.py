@@ -164,7 +164,7 @@ class _Store:
     def abandon(self) -> None:
         """After a failure: hand what was stored to the job deleter (nothing was shown)."""
         if self.job_id is not None:
-            _abandon(self.manager, self.job_id, self.job["id"])
+            _abandon(self.manager, self.job_id, self.job["id"], len(self.ids))
 
     def _job_id(self) -> int:
         if self.job_id is None:
@@ -178,9 +178,9 @@ class _Store:
         return self.job_id
 
 
-def _abandon(manager: Manager, job_id: int, job_uuid: str) -> None:
+def _abandon(manager: Manager, job_id: int, job_uuid: str, stored: int) -> None:
     """After a failure half-way: hand the hidden, partly stored job to the job deleter."""
-    log.warning("job %s could not be stored completely; removing what was stored", job_uuid)
+    log.warning("job %s was not accepted; removing the %d tasks stored so far", job_uuid, stored)
     try:
         with manager.db.tx() as conn:
             job_db.abandon_construction(conn, job_id=job_id)

@@ -150,12 +150,35 @@ def test_submission_failing_half_way_leaves_nothing(tmp_path):
         wait_until(lambda: db_counts(manager, "doomed") == (None, 0, 0), deadline_s=60,
                    what="the half-stored job to be removed")
         assert consistent(manager)
-        assert "could not be stored completely" in manager.log_text()
+        stored = re.search(r"was not accepted; removing the (\d+) tasks stored so far", manager.log_text())
+        assert stored and 0 < int(stored.group(1)) < 5000
         # Smaller jobs still go in.
         assert api.post("/api/v3/jobs", json=echo_sleep(10, "fine")).status_code == 200
         assert job_names(api) == ["fine"]
     finally:
         manager.stop()
+
+
+def test_script_failing_after_handing_out_tasks_leaves_nothing(manager, api):
+    # Tasks are stored while the script runs; this one fails after 9,000 of them.
+    manager.scripts.mkdir(exist_ok=True)
+    (manager.scripts / "late_failure.js").write_text("""
+const JOB_TYPE = { label: "Late failure", settings: [] };
+function compileJob(job) {
+    for (let i = 0; i < 9000; i++) job.addTask(author.Task("t" + i, "misc"));
+    throw new Error("changed my mind");
+}
+""")
+    resp = api.post("/api/v3/jobs", json={"name": "late", "type": "late-failure", "priority": 50,
+                                          "submitter_platform": "linux"})
+    assert resp.status_code == 400
+    assert resp.json()["message"].startswith("Error: changed my mind at compileJob (late_failure.js:")
+    assert job_names(api) == []
+    # The first 8,000 were stored while the script ran (groups of 2,000), and are removed again.
+    assert "was not accepted; removing the 8000 tasks stored so far" in manager.log_text()
+    wait_until(lambda: db_counts(manager, "late") == (None, 0, 0), deadline_s=60,
+               what="the tasks stored before the failure to be removed")
+    assert consistent(manager)
 
 
 def test_submission_cut_short_by_a_kill_is_removed_at_restart(manager, api):
