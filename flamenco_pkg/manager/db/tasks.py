@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .connection import utcnow
 
@@ -36,6 +37,18 @@ def insert_task_rows(conn: sqlite3.Connection, job_id: int, created_at: str, fir
          priority, commands, steps_total)
         for offset, (uuid, name, task_type, priority, commands, steps_total) in enumerate(rows)])
     return first_id
+
+
+def insert_tasks(conn: sqlite3.Connection, job_id: int, created_at: str,
+                 tasks: Sequence[Mapping]) -> dict[str, int]:
+    """Insert a job's tasks given as dicts (uuid, name, type, priority, commands, steps_total), in
+    order from index_in_job 1; returns uuid -> row id. For small jobs built in Python (tests)."""
+    if not tasks:
+        return {}
+    first = insert_task_rows(conn, job_id, created_at, 1, [
+        (t["uuid"], t["name"], t["type"], t["priority"], json.dumps(t["commands"]), t["steps_total"])
+        for t in tasks])
+    return {t["uuid"]: first + offset for offset, t in enumerate(tasks)}
 
 
 def insert_dependencies(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
