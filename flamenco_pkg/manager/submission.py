@@ -1,11 +1,23 @@
 """Job submission: variables, compilation by the job type, storage.
 
-The whole job (row, tasks, dependencies) is stored in one transaction, so a
-submission either lands completely or not at all.
+The job-type script runs in a worker process (`job_types/pool.py`), so the
+event loop keeps answering Workers while it compiles, and hands out tasks
+while it runs, so they are stored meanwhile. Tasks go in batches, each its
+own short transaction with a turn for the event loop between them: a
+Worker's call waits for one batch, never for a 100,000-task insert. Until
+the last step commits, the job's status is `under-construction`, which
+hides it: it is not listed, not scheduled and no event names it. A
+submission that fails half-way (the script too) marks its job for deletion
+and the job deleter removes it; one cut short by a stopped Manager is
+marked at the next start (`abandon_unfinished`). So a job lands whole or
+not at all.
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
 import uuid as uuidlib
 from datetime import datetime, timezone
 from typing import Any
@@ -16,16 +28,22 @@ from .context import Manager
 from .db import jobs as job_db
 from .db import tags as tag_db
 from .db import tasks as task_db
-from .db.connection import to_db_time
-from .job_types import CompiledJob, JobTypeError
+from .db.batching import BatchSizer, in_batches
+from .db.connection import to_db_time, utcnow
 from .errors import ManagerError
 from .shaman.specs import SpecError, check_checkout_path
+from .job_deleter import deletion
+from .job_types import CompiledJob, JobTypeError
+from .job_types.models import TaskRow
+
+log = logging.getLogger("flamenco.manager")
 
 INITIAL_STATUSES = ("queued", "paused")
+UNDER_CONSTRUCTION = "under-construction"
 
 
-def compile_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str, Any], CompiledJob, int | None]:
-    """Validate and compile a SubmittedJob; nothing is stored. Raises ManagerError."""
+def prepare_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+    """Validate a SubmittedJob and apply two-way variables; returns (job, worker tag id)."""
     initial = body.get("initial_status") or "queued"
     if initial not in INITIAL_STATUSES:
         raise ManagerError(400, f'initial_status must be "queued" or "paused", not "{initial}"')
@@ -57,12 +75,32 @@ def compile_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str
         "type_etag": body.get("type_etag") or "",
         "initial_status": initial,
     }
+    return job, tag_id
+
+
+def submit(manager: Manager, body: dict[str, Any]) -> dict[str, Any]:
+    """Compile and store a SubmittedJob; returns the Job as the API shows it. Raises ManagerError."""
+    job, tag_id = prepare_submission(manager, body)
+    store = _Store(manager, job, tag_id)
     try:
-        compiled = manager.job_types.compile(job)
+        try:
+            compiled = manager.job_types.compile(job, on_tasks=store.add)
+        except JobTypeError as exc:
+            raise ManagerError(exc.http_status, exc.message) from exc
+        row = store.finish(compiled)
+    except BaseException:
+        store.abandon()
+        raise
+    return serialize.job(row)
+
+
+def check_submission(manager: Manager, body: dict[str, Any]) -> None:
+    """What `submit` would refuse, without storing anything."""
+    job, _tag_id = prepare_submission(manager, body)
+    try:
+        manager.job_types.check(job)
     except JobTypeError as exc:
         raise ManagerError(exc.http_status, exc.message) from exc
-    _check_dependencies(compiled)
-    return job, compiled, tag_id
 
 
 def _checkout_id(body: dict[str, Any]) -> str:
@@ -79,34 +117,98 @@ def _checkout_id(body: dict[str, Any]) -> str:
     return checkout_id
 
 
-def _check_dependencies(compiled: CompiledJob) -> None:
-    known = {t.uuid for t in compiled.tasks}
-    if len(known) != len(compiled.tasks):
-        raise ManagerError(400, "the job type added the same task twice")
-    for task in compiled.tasks:
-        for dep in task.dependencies:
-            if dep not in known:
-                raise ManagerError(400, f'task "{task.name}" depends on a task that is not part of this job')
+class _Store:
+    """Stores a job's tasks as the job type hands them out; the job stays hidden until `finish`.
+
+    Tasks come in groups while the script still runs, so storing overlaps
+    compiling (the script runs in another process). Each group goes in
+    time-boxed transactions: its tasks, then the dependencies it names.
+    """
+
+    def __init__(self, manager: Manager, job: dict[str, Any], tag_id: int | None) -> None:
+        self.manager = manager
+        self.job = job
+        self.tag_id = tag_id
+        self.created = to_db_time(job["created"])
+        self.job_id: int | None = None
+        self.ids: list[int] = []  # task ids by position in the job
+        self.dependencies = 0
+        self.steps_total = 0
+        self.sizer = BatchSizer()
+        self.began = time.perf_counter()
+
+    def add(self, rows: list[TaskRow], pairs: list[tuple[int, int]]) -> None:
+        """Store a group of tasks and the dependencies it names (positions in the job)."""
+        job_id = self._job_id()
+        self.steps_total += sum(row[5] for row in rows)
+        rows_done = pairs_done = 0
+
+        def step(conn, limit: int) -> int:
+            nonlocal rows_done, pairs_done
+            handled = 0
+            if rows_done < len(rows):
+                chunk = rows[rows_done:rows_done + limit]
+                first = task_db.insert_task_rows(conn, job_id, self.created, len(self.ids) + 1, chunk)
+                self.ids.extend(range(first, first + len(chunk)))
+                rows_done += len(chunk)
+                handled = len(chunk)
+            if handled < limit and pairs_done < len(pairs):  # the tasks they name are in
+                chunk = pairs[pairs_done:pairs_done + limit - handled]
+                task_db.insert_dependencies(conn, [(self.ids[task], self.ids[dep]) for task, dep in chunk])
+                pairs_done += len(chunk)
+                handled += len(chunk)
+            return handled
+
+        in_batches(self.manager.db, step, self.sizer)
+        self.dependencies += len(pairs)
+
+    def finish(self, compiled: CompiledJob) -> sqlite3.Row:
+        """Show the whole job: its initial status, settings as compiled, steps; and tell the clients."""
+        job_id = self._job_id()
+        with self.manager.change() as (conn, changes):
+            if not job_db.finish_construction(conn, job_id, self.job["initial_status"], self.steps_total,
+                                              compiled.settings, compiled.metadata):
+                raise RuntimeError(f"job {self.job['id']} was marked for deletion while it was being stored")
+            row = job_db.fetch_by_id(conn, job_id)
+            events.job_updated(changes, row)
+        log.info('job %s "%s" stored: %d tasks, %d dependencies in %d transactions, %.2f s after it came in',
+                 self.job["id"], self.job["name"], len(self.ids), self.dependencies, self.sizer.transactions + 2,
+                 time.perf_counter() - self.began)
+        return row
+
+    def abandon(self) -> None:
+        """After a failure: hand what was stored to the job deleter (nothing was shown)."""
+        if self.job_id is not None:
+            _abandon(self.manager, self.job_id, self.job["id"], len(self.ids))
+
+    def _job_id(self) -> int:
+        if self.job_id is None:
+            job = self.job
+            with self.manager.db.tx() as conn:
+                self.job_id = job_db.insert_job(
+                    conn, uuid=job["id"], name=job["name"], job_type=job["type"], priority=job["priority"],
+                    status=UNDER_CONSTRUCTION, settings=job["settings"], metadata=job["metadata"],
+                    worker_tag_id=self.tag_id, shaman_checkout_id=job["shaman_checkout_id"],
+                    created_at=self.created)
+        return self.job_id
 
 
-def store_job(manager: Manager, job: dict[str, Any], compiled: CompiledJob, tag_id: int | None) -> dict[str, Any]:
-    """Store a compiled job with its tasks; returns the Job as the API shows it."""
-    created = to_db_time(job["created"])
-    tasks = [{
-        "uuid": t.uuid, "name": t.name, "type": t.type, "priority": t.priority,
-        "commands": [{"name": c.name, "parameters": c.parameters, "total_step_count": c.total_step_count}
-                     for c in t.commands],
-        "steps_total": sum(max(1, c.total_step_count) for c in t.commands),
-    } for t in compiled.tasks]
-    with manager.change() as (conn, changes):
-        job_id = job_db.insert_job(
-            conn, uuid=job["id"], name=job["name"], job_type=job["type"], priority=job["priority"],
-            status=job["initial_status"], settings=compiled.settings, metadata=compiled.metadata,
-            worker_tag_id=tag_id, shaman_checkout_id=job["shaman_checkout_id"], created_at=created)
-        ids = task_db.insert_tasks(conn, job_id, created, tasks)
-        task_db.insert_dependencies(conn, [(ids[t.uuid], ids[d]) for t in compiled.tasks for d in t.dependencies])
-        job_db.recompute_steps(conn, job_id)
-        job_db.reset_updated_at(conn, job_id)
-        row = job_db.fetch_by_id(conn, job_id)
-        events.job_updated(changes, row)
-    return serialize.job(row)
+def _abandon(manager: Manager, job_id: int, job_uuid: str, stored: int) -> None:
+    """After a failure half-way: hand the hidden, partly stored job to the job deleter."""
+    log.warning("job %s was not accepted; removing the %d tasks stored so far", job_uuid, stored)
+    try:
+        with manager.db.tx() as conn:
+            job_db.abandon_construction(conn, job_id=job_id)
+    except Exception:  # noqa: BLE001 - the next start finds the job and removes it
+        log.exception("cannot mark the half-stored job %s for deletion; it is removed at the next start",
+                      job_uuid)
+        return
+    deletion.queue_for_deletion(manager, [job_id])
+
+
+def abandon_unfinished(manager: Manager) -> None:
+    """At start-up: jobs a stopped Manager left under construction go to the job deleter."""
+    with manager.db.tx() as conn:
+        ids = job_db.abandon_construction(conn, created_before=utcnow())
+    if ids:
+        log.warning("removing %d job(s) whose submission was cut short by a stop of the Manager", len(ids))

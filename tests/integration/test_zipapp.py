@@ -65,6 +65,17 @@ def test_manager_zipapp_from_empty_folder(tmp_path):
         resp = wait_until(version, deadline_s=60, what="the zipapp Manager")
         assert resp.json()["name"] == "Flamenco"
         assert (folder / "flamenco-manager.sqlite").exists()
+
+        # Job types run in worker processes, which import the package from the zipapp too.
+        base = f"http://127.0.0.1:{port}/api/v3"
+        types = requests.get(f"{base}/jobs/types", timeout=60).json()["job_types"]
+        assert [t["name"] for t in types] == ["echo-sleep-test", "simple-blender-render"]
+        job = requests.post(f"{base}/jobs", timeout=60, json={
+            "name": "from the zipapp", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
+            "type_etag": types[0]["etag"], "settings": {"message": "hi", "sleep_repeats": 2}})
+        assert job.status_code == 200, job.text
+        tasks = requests.get(f"{base}/jobs/{job.json()['id']}/tasks", timeout=10).json()["tasks"]
+        assert [t["name"] for t in tasks] == ["echo", "sleep", "sleep"]
     finally:
         proc.terminate()
         proc.wait(timeout=20)

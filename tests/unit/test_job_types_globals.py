@@ -28,11 +28,24 @@ def run_js(body: str, *, settings: dict | None = None, modules: dict | None = No
     )
     with Sandbox(ScriptFile("t", "t.js", "test", source), LIMITS, modules) as sandbox:
         sandbox.run_script()
-        return sandbox.compile({
+        rows: list = []
+        commands: list = []
+        output = sandbox.compile({
             "name": "job", "priority": 50, "jobType": "t", "settings": settings or {},
             "metadata": metadata or {}, "createdMs": int(created.timestamp() * 1000),
             "jobID": "job-id", "workerTagUUID": "", "shamanCheckoutID": "",
-        })
+        }, lambda more_rows, more_commands: (rows.extend(more_rows), commands.extend(more_commands)))
+    output["tasks"] = [task_as_added(row, text) for row, text in zip(rows, commands)]
+    return output
+
+
+def task_as_added(row: list, commands_json: str) -> dict:
+    """A stored task row in the shape the script gave job.addTask()."""
+    uuid, name, task_type, priority, _steps, dependencies = row
+    commands = [{"name": c["name"], "parameters": c["parameters"], "totalStepCount": c["total_step_count"]}
+                for c in json.loads(commands_json)]
+    return {"uUID": uuid, "name": name, "type": task_type, "priority": priority,
+            "commands": commands, "dependencies": dependencies}
 
 
 def js(expression: str, **kwargs) -> object:

@@ -31,6 +31,34 @@ def insert_job(conn: sqlite3.Connection, *, uuid: str, name: str, job_type: str,
     return int(cur.lastrowid)
 
 
+def finish_construction(conn: sqlite3.Connection, job_id: int, status: str, steps_total: int,
+                        settings: dict, metadata: dict) -> bool:
+    """Make a stored job visible in its initial status; False when it was abandoned meanwhile."""
+    return conn.execute(
+        """UPDATE jobs SET status = ?, steps_total = ?, settings = ?, metadata = ?, updated_at = created_at
+           WHERE id = ? AND status = 'under-construction' AND delete_requested_at IS NULL""",
+        (status, steps_total, json.dumps(settings), json.dumps(metadata), job_id)).rowcount == 1
+
+
+def abandon_construction(conn: sqlite3.Connection, created_before: str | None = None,
+                         job_id: int | None = None) -> list[int]:
+    """Mark jobs still under construction for deletion; returns their ids.
+
+    Either one job (a submission that failed half-way) or all created before
+    a moment (left by a Manager that stopped mid-submission). They stay
+    hidden while the job deleter removes them.
+    """
+    now = utcnow()
+    where = "status = 'under-construction' AND delete_requested_at IS NULL"
+    if job_id is not None:
+        rows = conn.execute(f"SELECT id FROM jobs WHERE {where} AND id = ?", (job_id,)).fetchall()
+    else:
+        rows = conn.execute(f"SELECT id FROM jobs WHERE {where} AND created_at < ?", (created_before,)).fetchall()
+    ids = [row[0] for row in rows]
+    conn.executemany("UPDATE jobs SET delete_requested_at = ? WHERE id = ?", [(now, i) for i in ids])
+    return ids
+
+
 def fetch_by_uuid(conn: sqlite3.Connection, uuid: str) -> sqlite3.Row | None:
     return conn.execute(f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.uuid = ?", (uuid,)).fetchone()
 
@@ -40,9 +68,12 @@ def fetch_by_id(conn: sqlite3.Connection, job_id: int) -> sqlite3.Row | None:
 
 
 def fetch_all(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    """Every job in creation order: GET /jobs without parameters, as upstream."""
+    """Every job in creation order (but those still being stored): GET /jobs without parameters."""
     return fetch_page(conn)
 
+
+# Jobs still being stored (a big submission) are not shown until they are whole.
+SHOWN = "j.status != 'under-construction'"
 
 # `sort` values of GET /jobs (without the leading "-" for descending) and their column.
 JOB_SORTS = {"created": "j.id", "updated": "j.updated_at", "priority": "j.priority",
@@ -58,13 +89,13 @@ def fetch_page(conn: sqlite3.Connection, limit: int = -1, offset: int = 0,
     direction = "DESC" if sort.startswith("-") else "ASC"
     order = f"{JOB_SORTS[sort.lstrip('-')]} {direction}, j.id {direction}"
     if sort.lstrip("-") == "created":  # the rowid: no sorting at all
-        return conn.execute(f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} ORDER BY {order} LIMIT ? OFFSET ?",
+        return conn.execute(f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE {SHOWN} ORDER BY {order} LIMIT ? OFFSET ?",
                             (limit, offset)).fetchall()
     # Sort the narrow (column, id) pairs, then fetch the wide rows of the page:
     # sorting whole rows (settings and all) of 100k jobs costs seconds.
     return conn.execute(
         f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.id IN "
-        f"(SELECT j.id FROM jobs j ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}",
+        f"(SELECT j.id FROM jobs j WHERE {SHOWN} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}",
         (limit, offset)).fetchall()
 
 
@@ -137,8 +168,9 @@ def request_deletion(conn: sqlite3.Connection, job_id: int) -> None:
 
 
 def ids_updated_before(conn: sqlite3.Connection, moment: str) -> list[int]:
+    """Jobs last updated at or before `moment`; a job still being stored is not one yet."""
     return [r[0] for r in conn.execute(
-        "SELECT id FROM jobs WHERE updated_at <= ? ORDER BY id", (moment,))]
+        "SELECT id FROM jobs WHERE updated_at <= ? AND status != 'under-construction' ORDER BY id", (moment,))]
 
 
 def deletion_requested(conn: sqlite3.Connection, limit: int = 100) -> list[sqlite3.Row]:

@@ -18,35 +18,49 @@ TASK_FROM = """tasks t JOIN jobs j ON j.id = t.job_id
     LEFT JOIN workers w ON w.id = t.worker_id"""
 
 
-def insert_tasks(conn: sqlite3.Connection, job_id: int, created_at: str,
-                 tasks: Sequence[Mapping]) -> dict[str, int]:
-    """Insert tasks in order (index_in_job from 1); returns uuid -> row id.
+TASK_INSERT = """INSERT INTO tasks (id, created_at, updated_at, uuid, name, type, job_id, index_in_job,
+                                    priority, status, commands, steps_total,
+                                    job_priority, job_tag_id, job_schedulable)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)"""
 
+
+def insert_task_rows(conn: sqlite3.Connection, job_id: int, created_at: str, first_index: int,
+                     rows: Sequence[tuple[str, str, str, int, str, int]]) -> int:
+    """Insert queued tasks with consecutive ids; returns the id of the first.
+
+    `rows` are (uuid, name, type, priority, commands JSON, steps_total);
+    their index_in_job counts up from `first_index`. One executemany with
+    the ids chosen here, so the caller knows every id without a query per row.
     Each row gets the scheduler's copies of its job's fields, and the job's
-    task counts grow by the number of queued tasks (see migration 0002).
+    task counts grow by the number of rows (see migration 0002).
     """
     job = conn.execute(
         """SELECT priority, worker_tag_id,
                   status IN ('queued', 'active') AND delete_requested_at IS NULL AS schedulable
            FROM jobs WHERE id = ?""", (job_id,)).fetchone()
-    ids: dict[str, int] = {}
-    for index, task in enumerate(tasks, start=1):
-        cur = conn.execute(
-            """INSERT INTO tasks (created_at, updated_at, uuid, name, type, job_id, index_in_job,
-                                  priority, status, commands, steps_total,
-                                  job_priority, job_tag_id, job_schedulable)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)""",
-            (created_at, created_at, task["uuid"], task["name"], task["type"], job_id, index,
-             task["priority"], json.dumps(task["commands"]), task["steps_total"],
-             job[0], job[1], job[2]),
-        )
-        ids[task["uuid"]] = int(cur.lastrowid)
-    if ids:
+    first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM tasks").fetchone()[0]
+    conn.executemany(TASK_INSERT, [
+        (first_id + offset, created_at, created_at, uuid, name, task_type, job_id, first_index + offset,
+         priority, commands, steps_total, job[0], job[1], job[2])
+        for offset, (uuid, name, task_type, priority, commands, steps_total) in enumerate(rows)])
+    if rows:
         conn.execute(
             """INSERT INTO job_task_counts (job_id, status, count) VALUES (?, 'queued', ?)
                ON CONFLICT (job_id, status) DO UPDATE SET count = count + excluded.count""",
-            (job_id, len(ids)))
-    return ids
+            (job_id, len(rows)))
+    return first_id
+
+
+def insert_tasks(conn: sqlite3.Connection, job_id: int, created_at: str,
+                 tasks: Sequence[Mapping]) -> dict[str, int]:
+    """Insert a job's tasks given as dicts (uuid, name, type, priority, commands, steps_total), in
+    order from index_in_job 1; returns uuid -> row id. For small jobs built in Python (tests)."""
+    if not tasks:
+        return {}
+    first = insert_task_rows(conn, job_id, created_at, 1, [
+        (t["uuid"], t["name"], t["type"], t["priority"], json.dumps(t["commands"]), t["steps_total"])
+        for t in tasks])
+    return {t["uuid"]: first + offset for offset, t in enumerate(tasks)}
 
 
 def insert_dependencies(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
@@ -80,6 +94,19 @@ def rebuild_derived(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM job_task_counts")
     conn.execute("""INSERT INTO job_task_counts (job_id, status, count)
                     SELECT job_id, status, COUNT(*) FROM tasks GROUP BY job_id, status""")
+
+
+def delete_some_of_job(conn: sqlite3.Connection, job_id: int, limit: int) -> int:
+    """Delete up to `limit` of a job's tasks, newest first; returns how many.
+
+    Their own dependency rows go explicitly, and newest first means the
+    tasks that depend on a task are gone before it is: the cascades of one
+    batch stay as small as the batch (deleting the echo task of an
+    echo-sleep-test job first would cascade to 100k dependency rows).
+    """
+    batch = "SELECT id FROM tasks WHERE job_id = ? ORDER BY index_in_job DESC LIMIT ?"
+    conn.execute(f"DELETE FROM task_dependencies WHERE task_id IN ({batch})", (job_id, limit))
+    return conn.execute(f"DELETE FROM tasks WHERE id IN ({batch})", (job_id, limit)).rowcount
 
 
 def fetch_by_uuid(conn: sqlite3.Connection, uuid: str) -> sqlite3.Row | None:

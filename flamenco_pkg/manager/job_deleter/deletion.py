@@ -3,7 +3,15 @@
 Files go first: if removing them fails, the job row stays and a later rescan
 tries again, so nothing is left half-deleted without a record. Task logs
 appended after the files went are dropped (`TaskLogs.remove_job`), so no
-orphan folder appears between removing the files and the rows.
+orphan folder appears between removing the files and the rows. Rows go in
+batches, each a short transaction (`db/batching.py`), so Workers are answered
+while a 100k-task job is removed; the job row goes last. A Manager stopped
+half-way finds the job still marked (delete_requested_at) at its next start
+and carries on; every batch leaves the database consistent.
+
+A job still under construction (a submission that failed half-way) was never
+shown: its rows are removed without an event, and its Shaman checkout, which
+belongs to the submitter, is left alone.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from .. import events, shaman
 from ..local_storage import paths as storage
 from ..context import Manager
 from ..db import jobs as job_db
+from ..db import tasks as task_db
+from ..db.batching import BatchSizer, in_batches
 from ..db.connection import to_db_time
 
 log = logging.getLogger("flamenco.jobdeleter")
@@ -28,6 +38,11 @@ def request_deletion(manager: Manager, job_ids: list[int]) -> None:
         for job_id in job_ids:
             job_db.request_deletion(conn, job_id)
             events.job_updated(changes, job_db.fetch_by_id(conn, job_id))
+    queue_for_deletion(manager, job_ids)
+
+
+def queue_for_deletion(manager: Manager, job_ids: list[int]) -> None:
+    """Hand jobs already marked for deletion to the deleter loop."""
     for job_id in job_ids:
         try:
             manager.deletion_queue.put_nowait(job_id)
@@ -60,16 +75,22 @@ def delete_job(manager: Manager, job_id: int) -> bool:
         job = job_db.fetch_by_id(conn, job_id)
     if job is None:
         return True
-    try:
-        _remove_checkout(manager, job)
-        manager.task_logs.remove_job(job["uuid"])
-    except (OSError, storage.UnsafePath) as exc:
-        log.error("cannot remove the files of job %s, will retry later: %s", job["uuid"], exc)
-        return False
+    shown = job["status"] != "under-construction"
+    if shown:
+        try:
+            _remove_checkout(manager, job)
+            manager.task_logs.remove_job(job["uuid"])
+        except (OSError, storage.UnsafePath) as exc:
+            log.error("cannot remove the files of job %s, will retry later: %s", job["uuid"], exc)
+            return False
+    sizer = BatchSizer()
+    tasks = in_batches(manager.db, lambda conn, limit: task_db.delete_some_of_job(conn, job_id, limit), sizer)
     with manager.change() as (conn, changes):
         job_db.delete(conn, job_id)
-        events.job_deleted(changes, job["uuid"])
-    log.info('deleted job %s "%s"', job["uuid"], job["name"])
+        if shown:
+            events.job_deleted(changes, job["uuid"])
+    log.info('deleted job %s "%s": %d tasks in %d transactions', job["uuid"], job["name"], tasks,
+             sizer.transactions + 1)
     return True
 
 

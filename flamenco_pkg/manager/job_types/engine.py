@@ -12,18 +12,24 @@ reads JSON strings back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import platform
 import re
+import signal
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 import quickjs
+
+# Without a CPU-time timer (Windows) tasks come out only once compileJob is done.
+CPU_TIMER = hasattr(signal, "setitimer")
 
 from .loader import ScriptFile
 
@@ -35,6 +41,9 @@ _SCRIPT_PREFIX = '"use strict";globalThis.__flamencoScriptStarted=true;'
 
 _PARSE_LOCATION_RE = re.compile(r"at <input>:(\d+):(\d+)")
 _FRAME_RE = re.compile(r"^\s+at (\S+) \(<input>:(\d+):(\d+)\)", re.MULTILINE)
+
+# Tasks handed out at a time while compileJob runs (see Sandbox.compile).
+STREAM_EVERY = 2000
 
 # Headroom granted after an out-of-memory, just enough to fetch print() output.
 _CLEANUP_MEMORY = 16 * 2**20
@@ -61,6 +70,27 @@ class ScriptFailure(Exception):
 
 class ScriptLimitExceeded(ScriptFailure):
     """The script hit the CPU time or memory limit."""
+
+
+def split_rows(text: str) -> tuple[list, list[str]]:
+    """The prelude's rows text: a JSON array of rows, then one commands JSON line per row."""
+    rows, newline, commands = text.partition("\n")
+    return json.loads(rows), commands.split("\n") if newline else []
+
+
+@contextlib.contextmanager
+def _kernel_cpu_limit(seconds: float) -> Iterator[None]:
+    """Let the kernel stop this process (SIGPROF) once it has used `seconds` more CPU.
+
+    For script runs that call back into Python, which QuickJS's own time
+    limit forbids. This process is a job-type worker: the Manager sees it
+    die of SIGPROF, reports the time limit, and starts a new worker.
+    """
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 @lru_cache(maxsize=1)
@@ -91,6 +121,9 @@ class Sandbox:
         self._ctx = quickjs.Context()
         self._ctx.set_memory_limit(limits.memory_limit_bytes)
         self._out_of_memory = False
+        self._on_rows: Callable[[list, list[str]], None] | None = None
+        self._host_error: BaseException | None = None
+        self._ctx.add_callable("__flamencoHost", self._host_call)  # the prelude takes it off the global scope
         host = {
             "filename": script.filename,
             "platform": manager_platform(),
@@ -149,13 +182,17 @@ class Sandbox:
 
     def _call_control(self, method: str, *args: Any) -> dict:
         """Call a prelude control function; it returns a JSON string."""
+        return self._checked(json.loads(self._call_control_text(method, *args)))
+
+    def _call_control_text(self, method: str, *args: Any) -> str:
         try:
-            result = self._run(lambda: self._control(method, *args), method)
+            return self._run(lambda: self._control(method, *args), method)
         except quickjs.JSException as err:
             # The control functions catch script errors themselves; landing here
             # means something like a stack overflow while reporting an error.
             raise ScriptFailure(self._describe_exception(str(err))) from None
-        payload = json.loads(result)
+
+    def _checked(self, payload: dict) -> dict:
         if not payload.get("ok") and (payload.get("outOfMemory") or self._near_memory_limit()):
             raise self._out_of_memory_error()
         return payload
@@ -180,16 +217,64 @@ class Sandbox:
             raise ScriptFailure(payload["error"])
         return payload["info"]
 
-    def compile(self, job_input: dict) -> dict:
-        """Call compileJob(job); returns {settings, metadata, tasks} as plain data."""
+    def compile(self, job_input: dict, on_rows: Callable[[list, list[str]], None], *, stream: bool = False) -> dict:
+        """Call compileJob(job); returns its result (settings, metadata, badParameters).
+
+        Every task reaches `on_rows(rows, commands)` in addTask order: a row
+        is [uuid, name, type, priority, stepsTotal, [dependency uuid, ...]],
+        `commands` holds each row's commands JSON. With `stream`, rows come
+        out in groups of STREAM_EVERY while the script runs, so the Manager
+        stores them meanwhile; else all at the end. Only for a job-type
+        worker process: the CPU limit is then enforced by a timer that
+        kills the process (see `_kernel_cpu_limit`).
+        """
+        stream = stream and CPU_TIMER
         try:
-            encoded = json.dumps(job_input, allow_nan=False, default=str)
+            encoded = json.dumps({**job_input, "streamEvery": STREAM_EVERY if stream else 0},
+                                 allow_nan=False, default=str)
         except ValueError as err:
             raise ScriptFailure(f"job cannot be passed to the job type script: {err}") from None
-        payload = self._call_control("compile", self._ctx.parse_json(encoded))
+        argument = self._ctx.parse_json(encoded)
+        self._on_rows = on_rows
+        try:
+            if stream:
+                text = self._call_streaming("compile", argument)
+            else:
+                text = self._call_control_text("compile", argument)
+        finally:
+            self._on_rows = None
+        if self._host_error is not None:
+            raise self._host_error
+        header, _, rows = text.partition("\n")
+        payload = self._checked(json.loads(header))
         if not payload["ok"]:
             raise ScriptFailure(payload["error"])
+        on_rows(*split_rows(rows))
         return payload
+
+    def _call_streaming(self, method: str, *args: Any) -> str:
+        """A control call that may call back into Python: QuickJS's time limit is off, the kernel's on."""
+        remaining = self._cpu_deadline - time.process_time()
+        if remaining <= 0:
+            raise self._timeout()
+        self._ctx.set_time_limit(-1)
+        try:
+            with _kernel_cpu_limit(remaining):
+                return self._control(method, *args)
+        except quickjs.JSException as err:
+            text = str(err)
+            if "out of memory" in text or text.split("\n", 1)[0] == "null" or self._near_memory_limit():
+                raise self._out_of_memory_error() from None
+            raise ScriptFailure(self._describe_exception(text)) from None
+
+    def _host_call(self, kind: str, text: str) -> None:
+        """The prelude handing out rows. Never raises into the script: errors wait for compile()."""
+        if kind != "rows" or self._on_rows is None or self._host_error is not None:
+            return
+        try:
+            self._on_rows(*split_rows(text))
+        except BaseException as err:  # noqa: BLE001 - re-raised by compile() once the script is done
+            self._host_error = err
 
     # -- helpers ----------------------------------------------------------
 

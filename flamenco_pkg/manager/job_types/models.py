@@ -1,7 +1,14 @@
-"""Plain data produced by compiling a job: what the storage layer persists."""
+"""Plain data produced by compiling a job: what the storage layer persists.
+
+A compiled job keeps its tasks as storable rows rather than objects: a
+100,000-task job is then moved between processes and into SQLite without
+building 100,000 objects twice. `tasks` gives the object view for the few
+callers that want to look at a job (tests, small jobs).
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 
@@ -27,8 +34,36 @@ class AuthoredTask:
         return sum(max(1, command.total_step_count) for command in self.commands)
 
 
+# One task as stored: (uuid, name, type, priority, commands JSON, steps_total).
+# Its position in the job is its index_in_job - 1. Plain tuples, because
+# they cross a process boundary by the 100,000 (pickling a NamedTuple costs
+# four times as much). commands JSON: [{"name", "parameters", "total_step_count"}].
+TaskRow = tuple[str, str, str, int, str, int]
+
+
 @dataclass
 class CompiledJob:
     settings: dict
     metadata: dict[str, str]
-    tasks: list[AuthoredTask]
+    # Empty when the tasks went elsewhere while compiling (registry.compile(on_tasks=...)).
+    rows: list[TaskRow] = field(default_factory=list)
+    # (task position, dependency position) pairs, each pair once.
+    dependencies: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def steps_total(self) -> int:
+        return sum(row[5] for row in self.rows)
+
+    @property
+    def tasks(self) -> list[AuthoredTask]:
+        """The tasks as objects, in job order (decodes every row: not for big jobs)."""
+        depends_on: dict[int, list[str]] = {}
+        for task, dependency in self.dependencies:
+            depends_on.setdefault(task, []).append(self.rows[dependency][0])
+        return [
+            AuthoredTask(uuid, name, type_, priority,
+                         [AuthoredCommand(c["name"], c["parameters"], c["total_step_count"])
+                          for c in json.loads(commands)],
+                         depends_on.get(position, []))
+            for position, (uuid, name, type_, priority, commands, _steps) in enumerate(self.rows)
+        ]

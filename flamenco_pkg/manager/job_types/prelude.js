@@ -12,10 +12,16 @@
   "use strict";
 
   const G = globalThis;
+  // The engine's way in, for handing out tasks while compileJob runs (see
+  // engine.py); taken away from the global scope before any script runs.
+  const hostCall = G.__flamencoHost;
+  delete G.__flamencoHost;
   // Captured now, so a script that reassigns these cannot break the host side.
   const indirectEval = G.eval;
   const jsonStringify = JSON.stringify;
   const jsonParse = JSON.parse;
+  const defineProperties = Object.defineProperties;
+  const arrayJoin = Array.prototype.join;
 
   // Non-ECMAScript extras that QuickJS offers but the reference engine does
   // not; scripts that rely on them would not be portable.
@@ -67,6 +73,30 @@
   function exportValue(value) {
     return jsonParse(exportJSON(value));
   }
+  // The export of a plain object whose values are strings, booleans, null or
+  // finite numbers, made without the JSON round trip (most command
+  // parameters are like that); undefined when the object is anything else.
+  const objectPrototype = Object.prototype;
+  const getPrototypeOf = Object.getPrototypeOf;
+  const objectKeys = Object.keys;
+  const isFinite = Number.isFinite;
+  function flatCopy(value) {
+    if (getPrototypeOf(value) !== objectPrototype || "toJSON" in value) return undefined;
+    const keys = objectKeys(value);
+    const copy = {};
+    for (let i = 0; i < keys.length; i++) {
+      const item = value[keys[i]];
+      const kind = typeof item;
+      if (keys[i] === "__proto__") return undefined; // an own "__proto__" key cannot be assigned
+      if (kind === "string" || kind === "boolean" || item === null || (kind === "number" && isFinite(item))) {
+        copy[keys[i]] = item === 0 ? 0 : item; // JSON has no -0
+      } else {
+        return undefined;
+      }
+    }
+    return copy;
+  }
+
   // Export for an API function; failures (cycles, BigInt) point at the caller.
   function exportOrRaise(value, what, apiFunction) {
     try {
@@ -122,35 +152,33 @@
   function alert() { logMessage("warning", arguments); }
 
   // ------------------------------------------------------------------
-  // Random UUIDs, seeded from the host (QuickJS has no crypto API)
+  // Task UUIDs: a random prefix per sandbox and a counter (QuickJS has no crypto API)
   // ------------------------------------------------------------------
 
-  // sfc32 generator; the 128-bit seed comes from os.urandom in Python, so two
-  // sandboxes never produce the same sequence.
-  let [sa, sb, sc, sd] = host.seed.map((x) => x >>> 0);
-  function random32() {
-    sa >>>= 0; sb >>>= 0; sc >>>= 0; sd >>>= 0;
-    const t = (sa + sb) | 0;
-    sa = sb ^ (sb >>> 9);
-    sb = (sc + (sc << 3)) | 0;
-    sc = (sc << 21) | (sc >>> 11);
-    sd = (sd + 1) | 0;
-    const result = (t + sd) | 0;
-    sc = (sc + result) | 0;
-    return result >>> 0;
-  }
-  for (let i = 0; i < 16; i++) random32(); // warm up
+  // Version-4 format, unique, but not independently random: the first 74
+  // bits are random per compile (seeded from os.urandom in Python), the last
+  // group counts up from a random start. So a job's task UUIDs are in
+  // increasing order, and storing 100k of them appends to the database's
+  // UUID index instead of writing all over it. Collisions between jobs need
+  // two equal 74-bit prefixes.
+  const seed = host.seed.map((x) => x >>> 0);
+  const hex = (value, width) => value.toString(16).padStart(width, "0");
+  const uuidPrefix = hex(seed[0], 8) + "-" + hex(seed[1] >>> 16, 4) + "-" +
+    hex(0x4000 | (seed[1] & 0x0fff), 4) + "-" + hex(0x8000 | (seed[2] & 0x3fff), 4) + "-";
+  // 47 random bits leave room for 2^47 tasks before the 48-bit group would overflow.
+  let uuidCounter = (seed[2] >>> 17) * 2 ** 32 + seed[3];
 
-  function randomUUID() {
-    const bytes = [];
-    for (let i = 0; i < 4; i++) {
-      const word = random32();
-      bytes.push(word >>> 24, (word >>> 16) & 0xff, (word >>> 8) & 0xff, word & 0xff);
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
-    bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
-    const hex = bytes.map((b) => b.toString(16).padStart(2, "0")).join("");
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  function nextUUID() {
+    uuidCounter++;
+    return uuidPrefix + hex(uuidCounter, 12);
+  }
+
+  // A task remembers the UUID it was made with under this key (invisible to
+  // JSON and Object.keys): while task.uUID is still that one, its JSON text
+  // is known without escaping it.
+  const madeWithUUID = Symbol("uuid");
+  function uuidJSON(task, uuid) {
+    return task[madeWithUUID] === uuid ? '"' + uuid + '"' : jsonStringify(uuid);
   }
 
   // ------------------------------------------------------------------
@@ -167,21 +195,43 @@
     return { name: asString(name), parameters, totalStepCount: asInt(steps) };
   }
 
+  // Task methods behave like bound Go methods (`const add = task.addCommand;
+  // add(cmd)` works) and are hidden from JSON.stringify/print. They are
+  // getters on a shared prototype that bind on access, so a task and its
+  // methods form no reference cycle: QuickJS frees a finished task by
+  // reference counting instead of leaving 100k of them to its cycle collector.
+  const taskPrototype = Object.create(Object.prototype, {
+    addCommand: {
+      get() {
+        const task = this;
+        return function addCommand(command) {
+          requireObject(command, "task.addCommand(command)", addCommand);
+          // Appends a copy, like the reference implementation; the parameters
+          // object itself is shared until the task is added to the job.
+          task.commands.push(makeCommand(command.name, command.parameters, command.totalStepCount));
+        };
+      },
+    },
+    addDependency: {
+      get() {
+        const task = this;
+        return function addDependency(dependency) {
+          requireObject(dependency, "task.addDependency(task)", addDependency);
+          task.dependencies.push(dependency);
+        };
+      },
+    },
+  });
+
   function makeTask(uuid, name, type, priority) {
-    const task = { uUID: uuid, name, type, priority, commands: [], dependencies: [] };
-    // Bound methods (like Go methods), hidden from JSON.stringify/print.
-    const addCommand = function addCommand(command) {
-      requireObject(command, "task.addCommand(command)", addCommand);
-      // Appends a copy, like the reference implementation; the parameters
-      // object itself is shared until the task is added to the job.
-      task.commands.push(makeCommand(command.name, command.parameters, command.totalStepCount));
-    };
-    const addDependency = function addDependency(dependency) {
-      requireObject(dependency, "task.addDependency(task)", addDependency);
-      task.dependencies.push(dependency);
-    };
-    Object.defineProperty(task, "addCommand", { value: addCommand, enumerable: false });
-    Object.defineProperty(task, "addDependency", { value: addDependency, enumerable: false });
+    const task = Object.create(taskPrototype);
+    task[madeWithUUID] = uuid;
+    task.uUID = uuid;
+    task.name = name;
+    task.type = type;
+    task.priority = priority;
+    task.commands = [];
+    task.dependencies = [];
     return task;
   }
 
@@ -191,7 +241,7 @@
       const taskType = asString(type).trim();
       if (taskName === "") raise(new GoError("author.Task(name, type): name is required"), Task);
       if (taskType === "") raise(new GoError("author.Task(name, type): type is required"), Task);
-      return makeTask(randomUUID(), taskName, taskType, 50);
+      return makeTask(nextUUID(), taskName, taskType, 50);
     },
     Command: function Command(name, parameters, steps) {
       let params = {};
@@ -200,7 +250,7 @@
           raise(new TypeError("author.Command(name, parameters): parameters must be an object"), Command);
         }
         // Exported at creation time, like the reference implementation.
-        params = exportOrRaise(parameters, "author.Command(name, parameters)", Command);
+        params = flatCopy(parameters) || exportOrRaise(parameters, "author.Command(name, parameters)", Command);
       }
       return makeCommand(name, params, steps);
     },
@@ -642,7 +692,115 @@
     }
   }
 
-  function buildJob(input, addedTasks) {
+  // JSON text of a string; names, types and keys repeat, so their texts are kept.
+  const quotedCache = new Map();
+  function quoted(text) {
+    let json = quotedCache.get(text);
+    if (json === undefined) {
+      json = jsonStringify(text);
+      if (quotedCache.size < 10000) quotedCache.set(text, json);
+    }
+    return json;
+  }
+
+  // JSON of a value as exportJSON writes it. Plain objects of strings,
+  // booleans, null and finite numbers (most command parameters) are written
+  // here, which QuickJS does several times faster than JSON.stringify.
+  function parametersJSON(value) {
+    if (value !== null && typeof value === "object" && getPrototypeOf(value) === objectPrototype && !("toJSON" in value)) {
+      const keys = objectKeys(value);
+      let json = "{";
+      for (let i = 0; i < keys.length; i++) {
+        const item = value[keys[i]];
+        const kind = typeof item;
+        let itemJSON;
+        if (kind === "string") itemJSON = jsonStringify(item);
+        else if (kind === "number" && isFinite(item)) itemJSON = "" + item; // what JSON writes; -0 too
+        else if (kind === "boolean" || item === null) itemJSON = "" + item;
+        else return exportJSON(value);
+        json += (i ? "," : "") + quoted(keys[i]) + ":" + itemJSON;
+      }
+      return json + "}";
+    }
+    return exportJSON(value);
+  }
+
+  // job.addTask() takes a snapshot in the form the engine stores: a row
+  //   [uuid, name, type, priority, stepsTotal, [dependency uuid, ...]]
+  // as JSON text, and the JSON of the task's commands as the database keeps
+  // it. Exporting a 100k-task job is then one join, and the engine never
+  // decodes the commands. Duplicates and unknown dependencies are the
+  // engine's to find: a Python dict does that far faster than a JS Map.
+  function addTaskRow(task, state, addTask) {
+    const commands = Array.isArray(task.commands) ? task.commands : [];
+    const dependencies = Array.isArray(task.dependencies) ? task.dependencies : [];
+    const name = asString(task.name);
+    const names = new Array(commands.length);
+    const stepCounts = new Array(commands.length);
+    for (let i = 0; i < commands.length; i++) {
+      const c = commands[i];
+      if (c === null || typeof c !== "object") raise(new TypeError("job.addTask(task): task.commands must hold commands"), addTask);
+      names[i] = asString(c.name);
+      stepCounts[i] = asInt(c.totalStepCount);
+    }
+    let dependenciesJSON = "";
+    for (let i = 0; i < dependencies.length; i++) {
+      const d = dependencies[i];
+      if (d === null || typeof d !== "object") raise(new TypeError("job.addTask(task): task.dependencies must hold tasks"), addTask);
+      dependenciesJSON += (i ? "," : "") + uuidJSON(d, asString(d.uUID));
+    }
+    let commandsJSON = "[";
+    let steps = 0;
+    for (let i = 0; i < commands.length; i++) {
+      let parameters;
+      try {
+        parameters = parametersJSON(commands[i].parameters);
+      } catch (err) {
+        raise(new TypeError(`job.addTask(task): ${err && err.message}`), addTask);
+      }
+      if (parameters === "null") {
+        parameters = "{}";
+      } else if (parameters[0] !== "{" && state.badParameters === null) {
+        state.badParameters = [name, names[i]]; // reported after compileJob, like other unusable tasks
+      }
+      commandsJSON += (i ? ',{"name":' : '{"name":') + quoted(names[i]) + ',"parameters":' + parameters +
+        ',"total_step_count":' + stepCounts[i] + "}";
+      steps += stepCounts[i] > 1 ? stepCounts[i] : 1;
+    }
+    const index = state.rows.length;
+    state.rows[index] = "[" + uuidJSON(task, asString(task.uUID)) + "," +
+      quoted(name) + "," + quoted(asString(task.type)) + "," + asInt(task.priority) + "," + steps + ",[" +
+      dependenciesJSON + "]]";
+    state.commands[index] = commandsJSON + "]";
+    if (state.streamEvery && state.rows.length - state.sent >= state.streamEvery) sendRows(state);
+  }
+
+  // Rows [from, to) as text: the JSON array of the rows, then one line per
+  // row with the JSON of its commands (JSON never holds a raw newline).
+  // Joined, not concatenated: QuickJS-ng concatenation can make a rope
+  // string, which the binding cannot hand to Python.
+  function rowsText(state, from, to) {
+    const rows = arrayJoin.call(["[", arrayJoin.call(state.rows.slice(from, to), ","), "]"], "");
+    return to > from ? arrayJoin.call([rows, arrayJoin.call(state.commands.slice(from, to), "\n")], "\n") : rows;
+  }
+
+  // Hand the rows added since the last time to the engine, which stores
+  // them while the script goes on (only when the engine asked for it: it
+  // must lift QuickJS's time limit for the call).
+  function sendRows(state) {
+    hostCall("rows", rowsText(state, state.sent, state.rows.length));
+    state.sent = state.rows.length;
+  }
+
+  // A stored task back as the task object scripts see in `job.tasks`.
+  function storedTask(state, index) {
+    const row = jsonParse(state.rows[index]);
+    const commands = jsonParse(state.commands[index]).map(
+      (c) => ({ name: c.name, parameters: c.parameters, totalStepCount: c.total_step_count }));
+    return { uUID: row[0], name: row[1], type: row[2], priority: row[3], commands, dependencies: row[5] };
+  }
+
+  function buildJob(input, state) {
     const metadataTarget = {};
     for (const key of Object.keys(input.metadata || {})) metadataTarget[key] = asString(input.metadata[key]);
     // Metadata is a string-to-string map; writes are coerced like Go would.
@@ -666,40 +824,29 @@
       storage: { shamanCheckoutID: input.shamanCheckoutID },
       addTask: function addTask(task) {
         requireObject(task, "job.addTask(task)", addTask);
-        const commands = Array.isArray(task.commands) ? task.commands : [];
-        const dependencies = Array.isArray(task.dependencies) ? task.dependencies : [];
-        // A snapshot: later changes to `task` do not affect the job.
-        addedTasks.push(exportOrRaise({
-          uUID: asString(task.uUID),
-          name: asString(task.name),
-          type: asString(task.type),
-          priority: asInt(task.priority),
-          commands: commands.map((c) => {
-            if (c === null || typeof c !== "object") raise(new TypeError("job.addTask(task): task.commands must hold commands"), addTask);
-            return { name: asString(c.name), parameters: c.parameters, totalStepCount: asInt(c.totalStepCount) };
-          }),
-          dependencies: dependencies.map((d) => {
-            if (d === null || typeof d !== "object") raise(new TypeError("job.addTask(task): task.dependencies must hold tasks"), addTask);
-            return asString(d.uUID);
-          }),
-        }, "job.addTask(task)", addTask));
+        addTaskRow(task, state, addTask);
       },
     };
     Object.defineProperty(job, "tasks", {
       enumerable: true,
-      get() { return exportValue(addedTasks); },
+      get() { return state.rows.map((row, i) => storedTask(state, i)); },
     });
     Object.defineProperty(job, "addTask", { enumerable: false });
     return job;
   }
 
+  // The compile result as text: a line of JSON {ok, settings, metadata,
+  // badParameters}, then the rows not handed out yet (see rowsText).
+  // With input.streamEvery, rows go to the engine in groups of that many
+  // while compileJob runs.
   function compile(input) {
     const lookup = lookupGlobal("compileJob");
     if (!lookup.found || typeof lookup.value !== "function") {
       return fail(`script (${host.filename}) does not define a compileJob(job) function`);
     }
-    const addedTasks = [];
-    const job = buildJob(input, addedTasks);
+    const streamEvery = typeof hostCall === "function" && input.streamEvery > 0 ? input.streamEvery : 0;
+    const state = { rows: [], commands: [], badParameters: null, streamEvery, sent: 0 };
+    const job = buildJob(input, state);
     try {
       lookup.value.call(undefined, job);
     } catch (err) {
@@ -710,8 +857,11 @@
       // Read back through `job`, in case the script replaced the objects.
       const metadata = {};
       for (const key of Object.keys(job.metadata || {})) metadata[key] = asString(job.metadata[key]);
-      return exportJSON({ ok: true, settings: job.settings, metadata, tasks: addedTasks });
+      const header = jsonStringify({ ok: true, settings: exportValue(job.settings), metadata,
+        badParameters: state.badParameters });
+      return arrayJoin.call([header, rowsText(state, state.sent, state.rows.length)], "\n");
     } catch (err) {
+      if (isOutOfMemory(err)) return jsonStringify({ ok: false, outOfMemory: true, error: "out of memory" });
       return fail(`the job could not be exported: ${describeThrown(err)}`);
     }
   }

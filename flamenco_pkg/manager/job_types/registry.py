@@ -1,243 +1,71 @@
 """The job-type registry: what the API handlers for job types and submission call.
 
-Stateless on purpose: every call re-discovers and re-runs the scripts in a
-fresh sandbox, which is what makes "edit the script, press Refresh in Blender"
-work without restarting the Manager.
+Every call runs in a job-type worker process (`pool.py`), never on the
+Manager's event loop, with a fresh sandbox per script (see `runner.py`), so
+an edited script takes effect at once. The exceptions carry the HTTP status
+and message the API should reply with.
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
-from .engine import Sandbox, SandboxLimits, ScriptFailure, ScriptLimitExceeded, ScriptSyntaxError
-from .errors import CompileError, EtagMismatch, JobTypeBroken, JobTypeUnknown
-from .etag import compute_etag
-from .loader import ScriptFile, find_scripts, module_files
-from .models import AuthoredCommand, AuthoredTask, CompiledJob
-
-log = logging.getLogger("flamenco.jobtypes")
-
-
-class _ModuleFiles:
-    """Files for require(), read at most once per registry call and only if needed."""
-
-    def __init__(self, custom_dir: Path | None) -> None:
-        self._custom_dir = custom_dir
-        self._files: dict[str, str] | None = None
-
-    def for_script(self, script: ScriptFile) -> dict[str, str]:
-        if "require" not in script.source:
-            return {}
-        if self._files is None:
-            self._files = module_files(self._custom_dir)
-        return self._files
+from .compiled import Sink
+from .errors import CompileError
+from .models import CompiledJob, TaskRow
+from .pool import ScriptOutOfTime, ScriptPool, shared_pool
 
 
 class JobTypeRegistry:
     """Lists, describes and compiles job types from the bundled and custom scripts."""
 
     def __init__(self, custom_dir: Path | None, *, time_limit_s: float = 5.0,
-                 memory_limit_bytes: int = 256 * 2**20) -> None:
+                 memory_limit_bytes: int = 256 * 2**20, pool: ScriptPool | None = None) -> None:
         self.custom_dir = Path(custom_dir) if custom_dir is not None else None
-        self.limits = SandboxLimits(time_limit_s=time_limit_s, memory_limit_bytes=memory_limit_bytes)
-
-    # -- public API ---------------------------------------------------------
+        self.time_limit_s = time_limit_s
+        self.memory_limit_bytes = memory_limit_bytes
+        self.pool = pool if pool is not None else shared_pool()
+        self.pool.start()
 
     def list_types(self) -> list[dict]:
         """All loadable job types, sorted by name; broken ones are logged and left out."""
-        modules = _ModuleFiles(self.custom_dir)
-        result = []
-        for name, candidates in sorted(find_scripts(self.custom_dir).items()):
-            try:
-                with self._open(candidates, modules) as (sandbox, script):
-                    if sandbox is None:
-                        continue
-                    result.append(self._describe(sandbox, script))
-            except ScriptFailure as err:
-                log.warning("job type %s is not offered, its script is broken: %s", name, err.message)
-        return result
+        return self._request("list")
 
     def get_type(self, name: str) -> dict:
-        """One job type as the API shows it."""
-        candidates = find_scripts(self.custom_dir).get(name)
-        if not candidates:
-            raise JobTypeUnknown("no such job type known", http_status=404)
-        try:
-            with self._open(candidates, _ModuleFiles(self.custom_dir)) as (sandbox, script):
-                if sandbox is None:
-                    raise JobTypeUnknown("no such job type known", http_status=404)
-                return self._describe(sandbox, script)
-        except ScriptFailure as err:
-            log.error("job type %s is broken: %s", name, err.message)
-            raise JobTypeBroken("error getting job type", http_status=500) from None
+        """One job type as the API shows it. Raises JobTypeUnknown (404) or JobTypeBroken (500)."""
+        return self._request("get", name)
 
-    def compile(self, job: dict) -> CompiledJob:
+    def compile(self, job: dict, on_tasks: Sink | None = None) -> CompiledJob:
         """Run the job type's compileJob() for a submitted job.
 
         Raises JobTypeUnknown (400), JobTypeBroken (400), EtagMismatch (412) or
         CompileError (400), following the upstream Manager's failure table.
+        With `on_tasks(rows, dependency pairs)`, the tasks go there as they
+        come, often while the script still runs (it may still fail after
+        that), and the result holds only settings and metadata; dependency
+        pairs only name tasks handed over before.
         """
-        name = str(job.get("type") or "")
-        candidates = find_scripts(self.custom_dir).get(name)
-        if not candidates:
-            raise JobTypeUnknown("job type unknown", http_status=400)
-        with self._open_for_compile(candidates) as (sandbox, script):
-            if sandbox is None:
-                raise JobTypeUnknown("job type unknown", http_status=400)
-            try:
-                description = self._describe(sandbox, script)
-            except ScriptLimitExceeded as err:
-                raise CompileError(err.message) from None
-            except ScriptFailure as err:
-                raise JobTypeBroken(err.message, http_status=400) from None
+        rows: list[TaskRow] = []
+        dependencies: list[tuple[int, int]] = []
 
-            submitted_etag = job.get("type_etag") or ""
-            if submitted_etag and submitted_etag != description["etag"]:
-                log.info("rejecting job %r: it was made with job type %s etag %s, current etag is %s",
-                         job.get("name"), name, submitted_etag, description["etag"])
-                raise EtagMismatch()
+        def collect(more_rows: list[TaskRow], pairs: list[tuple[int, int]]) -> None:
+            rows.extend(more_rows)
+            dependencies.extend(pairs)
 
-            try:
-                output = sandbox.compile(self._job_input(job, name))
-            except ScriptFailure as err:
-                log.info("job %r of type %s does not compile: %s", job.get("name"), name, err.message)
-                raise CompileError(err.message) from None
+        try:
+            settings, metadata = self._request("compile", job, True, on_tasks=on_tasks or collect)
+        except ScriptOutOfTime as err:
+            raise CompileError(f"job type script {err.filename} took longer than {self.time_limit_s:g} s") from None
+        return CompiledJob(settings, metadata, rows, dependencies)
 
-        compiled = _compiled_job(output, script)
-        log.info("job %r compiled with job type %s (%s): %d tasks",
-                 job.get("name"), name, script.filename, len(compiled.tasks))
-        return compiled
+    def check(self, job: dict) -> None:
+        """Compile a job like `compile` and raise like it, without handing back its tasks."""
+        try:
+            self._request("compile", job, False)
+        except ScriptOutOfTime as err:
+            raise CompileError(f"job type script {err.filename} took longer than {self.time_limit_s:g} s") from None
 
-    # -- helpers ------------------------------------------------------------
-
-    def _open(self, candidates: list[ScriptFile], modules: _ModuleFiles) -> "_OpenScript":
-        return _OpenScript(candidates, self.limits, modules.for_script)
-
-    def _open_for_compile(self, candidates: list[ScriptFile]) -> "_OpenScript":
-        # On submission a runaway top level is a 400 CompileError, a failing
-        # one a 400 JobTypeBroken (on GET it would be a 500).
-        return _OpenScript(candidates, self.limits, _ModuleFiles(self.custom_dir).for_script,
-                           limit_error=CompileError,
-                           failure_error=lambda msg: JobTypeBroken(msg, http_status=400))
-
-    @staticmethod
-    def _describe(sandbox: Sandbox, script: ScriptFile) -> dict:
-        info = sandbox.job_type_info()
-        described: dict = {"name": script.name, "label": info["label"]}
-        if info.get("description") is not None:
-            described["description"] = info["description"]
-        described["settings"] = info["settings"] if info["settings"] is not None else []
-        described["etag"] = compute_etag({**info, "name": script.name})
-        return described
-
-    @staticmethod
-    def _job_input(job: dict, name: str) -> dict:
-        created = job.get("created") or datetime.now(timezone.utc)
-        if isinstance(created, str):
-            created = datetime.fromisoformat(created)
-        if created.tzinfo is None:
-            created = created.astimezone()  # naive: Manager local time
-        return {
-            "name": job.get("name") or "",
-            "priority": job.get("priority") or 0,
-            "jobType": name,
-            "settings": job.get("settings") or {},
-            "metadata": job.get("metadata") or {},
-            "createdMs": int(created.timestamp() * 1000),
-            "jobID": job.get("id") or "",
-            "workerTagUUID": job.get("worker_tag") or "",
-            "shamanCheckoutID": job.get("shaman_checkout_id") or "",
-        }
-
-
-class _OpenScript:
-    """Context manager: a sandbox whose script top level has run, or None.
-
-    Candidates are tried from strongest to weakest; one that does not parse is
-    logged and skipped, like upstream skips unparseable files at load time.
-    """
-
-    def __init__(self, candidates: list[ScriptFile], limits: SandboxLimits,
-                 modules_for: Callable[[ScriptFile], dict[str, str]],
-                 limit_error: Callable[[str], Exception] | None = None,
-                 failure_error: Callable[[str], Exception] | None = None) -> None:
-        self._candidates = candidates
-        self._limits = limits
-        self._modules_for = modules_for
-        self._limit_error = limit_error
-        self._failure_error = failure_error
-        self._sandbox: Sandbox | None = None
-
-    def __enter__(self) -> tuple[Sandbox | None, ScriptFile | None]:
-        for script in reversed(self._candidates):
-            sandbox = None
-            try:
-                sandbox = Sandbox(script, self._limits, self._modules_for(script))
-                sandbox.run_script()
-            except ScriptSyntaxError as err:
-                sandbox.__exit__(None, None, None)
-                log.warning("job type script %s (%s) has a syntax error and is ignored: %s",
-                            script.filename, script.origin, err)
-                continue
-            except ScriptLimitExceeded as err:
-                if sandbox is not None:
-                    sandbox.__exit__(None, None, None)
-                if self._limit_error is not None:
-                    raise self._limit_error(err.message) from None
-                raise
-            except ScriptFailure as err:
-                sandbox.__exit__(None, None, None)
-                if self._failure_error is not None:
-                    raise self._failure_error(err.message) from None
-                raise
-            self._sandbox = sandbox
-            return sandbox, script
-        return None, None
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._sandbox is not None:
-            self._sandbox.__exit__(*exc_info)
-
-
-def _compiled_job(output: dict, script: ScriptFile) -> CompiledJob:
-    """Turn the script's exported job into dataclasses, rejecting unstorable task graphs."""
-    tasks = []
-    for raw in output.get("tasks") or []:
-        commands = []
-        for raw_command in raw.get("commands") or []:
-            parameters = raw_command.get("parameters")
-            if parameters is None:
-                parameters = {}
-            if not isinstance(parameters, dict):
-                raise CompileError(f"task {raw.get('name')!r}: parameters of command "
-                                   f"{raw_command.get('name')!r} must be an object")
-            commands.append(AuthoredCommand(raw_command.get("name") or "", parameters,
-                                            int(raw_command.get("totalStepCount") or 0)))
-        tasks.append(AuthoredTask(uuid=raw.get("uUID") or "", name=raw.get("name") or "",
-                                  type=raw.get("type") or "", priority=int(raw.get("priority") or 0),
-                                  commands=commands, dependencies=list(raw.get("dependencies") or [])))
-
-    # Upstream only notices these when inserting into the database (500);
-    # refusing them here gives the submitter a clear 400 instead.
-    seen: set[str] = set()
-    for task in tasks:
-        if task.uuid in seen:
-            raise CompileError(f"job type script {script.filename} added task {task.name!r} "
-                               f"(uuid {task.uuid}) to the job more than once")
-        seen.add(task.uuid)
-    for task in tasks:
-        for dependency in task.dependencies:
-            if dependency not in seen:
-                raise CompileError(f"job type script {script.filename}: task {task.name!r} depends on "
-                                   f"a task that was not added to the job (uuid {dependency})")
-
-    settings = output.get("settings")
-    metadata = output.get("metadata")
-    return CompiledJob(
-        settings=settings if isinstance(settings, dict) else {},
-        metadata={str(k): str(v) for k, v in (metadata or {}).items()},
-        tasks=tasks,
-    )
+    def _request(self, operation: str, *args: object, **options: object):
+        custom = str(self.custom_dir) if self.custom_dir is not None else None
+        return self.pool.request((operation, custom, self.time_limit_s, self.memory_limit_bytes, *args),
+                                 silence_limit_s=30.0 + 6 * self.time_limit_s, **options)

@@ -25,12 +25,11 @@ def get_job_type(m: Manager, r: ApiRequest) -> dict[str, Any]:
 
 
 def submit_job(m: Manager, r: ApiRequest) -> dict[str, Any]:
-    job, compiled, tag_id = submission.compile_submission(m, r.body)
-    return submission.store_job(m, job, compiled, tag_id)
+    return submission.submit(m, r.body)
 
 
 def submit_job_check(m: Manager, r: ApiRequest) -> Reply:
-    submission.compile_submission(m, r.body)
+    submission.check_submission(m, r.body)
     return NO_CONTENT
 
 

@@ -1,0 +1,110 @@
+"""From the prelude's task rows to storable tasks, group by group as the script adds them.
+
+Refuses task graphs the database cannot hold, with a 400 naming the task:
+upstream only notices these when inserting (a 500). Rows are checked as
+they come, so the Manager can store them while the script still runs; after
+the first problem no more rows are passed on, and `finish` reports it (in
+the order the checks always had: bad parameters, duplicates, unknown
+dependencies). Written for 100k-task jobs: columns are checked and rows
+built by C-level zip/map/set calls, and the per-task search for a culprit
+runs only when something is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import chain
+
+from .errors import CompileError
+from .models import CompiledJob, TaskRow
+
+_ROW_TYPES = [{str}, {str}, {str}, {int}, {int}, {list}]
+
+# Where the rows go: (rows, (task position, dependency position) pairs).
+Sink = Callable[[list[TaskRow], list[tuple[int, int]]], None]
+
+
+class TaskCollector:
+    """Checks rows [uuid, name, type, priority, stepsTotal, [dependency uuid, ...]] in addTask order."""
+
+    def __init__(self, filename: str, sink: Sink) -> None:
+        self.filename = filename
+        self.sink = sink
+        self.position: dict[str, int] = {}  # uuid -> position in the job
+        self.names: list[str] = []
+        self.later: list[tuple[int, str]] = []  # dependencies on tasks not added yet
+        self.problem: CompileError | None = None
+
+    def add(self, raw: list, commands: list[str]) -> None:
+        """Check a group of rows and pass them on, with the dependencies they can name already."""
+        if self.problem is not None:
+            return
+        if not raw and not commands:
+            return
+        columns = _columns(raw, commands)
+        if columns is None:
+            # Only a script that replaced built-ins the prelude relies on gets here.
+            self.problem = CompileError(f"job type script {self.filename} produced tasks that cannot be stored")
+            return
+        uuids, names, types, priorities, steps, dependencies = columns
+        start = len(self.names)
+        if len(set(uuids)) != len(uuids) or not self.position.keys().isdisjoint(uuids):
+            self.problem = self._duplicate(uuids, names)
+            return
+        self.position.update(zip(uuids, range(start, start + len(uuids))))
+        self.names.extend(names)
+        pairs = []
+        for task, listed in enumerate(dependencies, start):
+            for uuid in listed:
+                dependency = self.position.get(uuid)
+                if dependency is None:
+                    self.later.append((task, uuid))
+                else:
+                    pairs.append((task, dependency))
+        if len(pairs) > 1:
+            pairs = list(dict.fromkeys(pairs))  # a dependency named twice is stored once
+        self.sink(list(zip(uuids, names, types, priorities, commands, steps)), pairs)
+
+    def finish(self, output: dict) -> CompiledJob:
+        """The job's settings and metadata once compileJob is done; raises the first problem found."""
+        bad = output.get("badParameters")
+        if bad:
+            raise CompileError(f"task {bad[0]!r}: parameters of command {bad[1]!r} must be an object")
+        if self.problem is not None:
+            raise self.problem
+        pairs = []
+        for task, uuid in self.later:
+            if uuid not in self.position:
+                raise CompileError(f"job type script {self.filename}: task {self.names[task]!r} depends on "
+                                   f"a task that was not added to the job (uuid {uuid})")
+            pairs.append((task, self.position[uuid]))
+        if pairs:
+            self.sink([], list(dict.fromkeys(pairs)))
+        settings = output.get("settings")
+        metadata = output.get("metadata")
+        return CompiledJob(settings=settings if isinstance(settings, dict) else {},
+                           metadata={str(k): str(v) for k, v in (metadata or {}).items()})
+
+    def _duplicate(self, uuids: tuple, names: tuple) -> CompileError:
+        """The error naming the first task added a second time."""
+        seen = set(self.position)
+        for uuid, name in zip(uuids, names):
+            if uuid in seen:
+                return CompileError(f"job type script {self.filename} added task {name!r} "
+                                    f"(uuid {uuid}) to the job more than once")
+            seen.add(uuid)
+        raise AssertionError("no duplicate task found")
+
+
+def _columns(raw: object, commands: list[str]) -> list[tuple] | None:
+    """The rows as six columns, or None when they are not what the prelude writes."""
+    if not isinstance(raw, list) or not raw or len(raw) != len(commands):
+        return None
+    if set(map(type, raw)) != {list} or set(map(len, raw)) != {6}:
+        return None
+    columns = list(zip(*raw))
+    if [set(map(type, column)) for column in columns] != _ROW_TYPES:
+        return None
+    if not set(map(type, chain.from_iterable(columns[5]))) <= {str}:
+        return None
+    return columns

@@ -1,0 +1,194 @@
+"""A small pool of processes that run job-type scripts for the Manager.
+
+QuickJS keeps the GIL while a script runs, so a script run inside the
+Manager would stop every Worker call, page and Socket.IO ping until it ends
+(up to its 5 s limit). Here scripts run in `pool_worker.py` processes; the
+calling greenlet reads their socket through gevent (`wire.py`), so the
+event loop keeps serving while a 100k-task job compiles or a runaway script
+burns its limit, and even while a big reply trickles in from a busy worker.
+
+Protocol: the Manager sends one pickled request tuple (log level and TZ
+first); the worker answers with any number of ("alive", script file name)
+heartbeats (one per sandbox it starts) and ("tasks", rows, dependency
+pairs) messages (for a compile, often while the script still runs), then
+one final ("done", result, logs), ("error", class name, message, HTTP
+status, logs) or ("crash", traceback, logs). A worker that dies or stays
+silent for `silence_limit_s` is killed and replaced. The CPU and memory
+limits are enforced inside the worker: by QuickJS, which leaves the worker
+usable, or, while compileJob hands out tasks, by a CPU-time timer that
+stops the worker with SIGPROF (`ScriptOutOfTime`; a new worker takes its
+place).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ..cooperative import yield_to_event_loop
+from . import wire
+from .errors import JobTypeError
+
+log = logging.getLogger("flamenco.jobtypes")
+
+POOL_SIZE = 2  # this farm's Manager machines have 2 cores; more would only queue for them
+
+# A plain `python -c`, not multiprocessing: its "spawn" re-runs the Manager's
+# main module in the child, which is whatever script started the Manager.
+_BOOT = "from flamenco_pkg.manager.job_types.pool_worker import main; main()"
+
+
+class WorkerLost(JobTypeError):
+    """The worker process died or stopped answering; it has been replaced."""
+
+
+class ScriptOutOfTime(WorkerLost):
+    """The worker was stopped at the script's CPU limit (see engine._kernel_cpu_limit)."""
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(f"job type script {filename} used up its CPU time")
+        self.filename = filename
+
+
+class _Worker:
+    """One worker process and the Manager's end of its socket pair."""
+
+    def __init__(self) -> None:
+        self.sock, theirs = socket.socketpair()
+        # The child gets the Manager's sys.path, so it also imports this
+        # package from inside the zipapp (shiv unpacks it to a folder).
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        with theirs:
+            os.set_blocking(theirs.fileno(), True)  # gevent made it non-blocking; the child is not gevent
+            self.process = subprocess.Popen([sys.executable, "-c", _BOOT, str(theirs.fileno())],
+                                            stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), env=env)
+
+    def call(self, request: tuple, on_tasks: Callable[[list, list], None], silence_limit_s: float) -> tuple:
+        """Send one request and return its final reply; tasks go to `on_tasks` as they arrive."""
+        script = "?"
+        try:
+            self.sock.settimeout(silence_limit_s)
+            # The worker logs at the level the Manager's log has now, and
+            # formats local times in the Manager's time zone (TZ) of now.
+            wire.send(self.sock, (log.getEffectiveLevel(), os.environ.get("TZ"), *request))
+            while True:
+                reply = wire.receive(self.sock)
+                if reply[0] == "alive":
+                    script = reply[1]  # a new sandbox started: the silence limit starts over
+                elif reply[0] == "tasks":
+                    on_tasks(reply[1], reply[2])
+                    # The next group may be waiting already; receiving it would not yield.
+                    yield_to_event_loop()
+                else:
+                    return reply
+        except socket.timeout:
+            raise WorkerLost(f"job type worker process did not answer for {silence_limit_s:g} s") from None
+        except (EOFError, OSError) as err:
+            if self._exit_status() == -signal.SIGPROF:
+                raise ScriptOutOfTime(script) from None
+            raise WorkerLost(f"job type worker process is gone (exit status {self.process.poll()}): {err}") from None
+
+    def _exit_status(self) -> int | None:
+        """The worker's exit status, once it has exited (it just closed its socket)."""
+        try:
+            return self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> None:
+        self.sock.close()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=5)
+
+
+class ScriptPool:
+    """Up to `size` worker processes, started ahead of use, each running one request at a time."""
+
+    def __init__(self, size: int = POOL_SIZE) -> None:
+        self.size = size
+        self._idle: list[_Worker] = []
+        self._running = 0  # workers started and not stopped
+        self._slots = threading.BoundedSemaphore(size)  # gevent's, in the monkey-patched Manager
+
+    def start(self) -> None:
+        """Start the missing workers now, so the first request does not wait for Python to boot."""
+        while self._running < self.size:
+            self._idle.append(_Worker())
+            self._running += 1
+
+    def request(self, request: tuple, *, on_tasks: Callable[[list, list], None] = lambda rows, pairs: None,
+                silence_limit_s: float = 60.0) -> Any:
+        """Run one request in a worker; returns its result or raises the JobTypeError it raised."""
+        with self._slots:
+            worker = self._idle.pop() if self._idle else self._new_worker()
+            try:
+                reply = worker.call(request, on_tasks, silence_limit_s)
+            except BaseException as err:
+                # Lost, or the caller was interrupted mid-reply: the pipe may hold
+                # half an answer, so this worker cannot be trusted with another.
+                self._discard(worker, err)
+                raise
+            self._idle.append(worker)
+        return _unpack(reply)
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop().stop()
+            self._running -= 1
+
+    def _new_worker(self) -> _Worker:
+        self._running += 1
+        return _Worker()
+
+    def _discard(self, worker: _Worker, err: BaseException) -> None:
+        if isinstance(err, ScriptOutOfTime):
+            log.info("%s; starting a new job type worker process", err.message)
+        elif isinstance(err, WorkerLost):
+            log.error("%s; starting a new one", err.message)
+        worker.stop()
+        self._running -= 1
+
+
+_ERRORS: dict[str, type[JobTypeError]] = {}
+
+
+def _unpack(reply: tuple) -> Any:
+    """The result of a final reply, after logging the worker's log lines; errors are raised."""
+    kind, *rest = reply
+    for name, level, text in rest[-1]:
+        logging.getLogger(name).log(level, "%s", text)
+    if kind == "done":
+        return rest[0]
+    if kind == "error":
+        class_name, message, http_status = rest[0], rest[1], rest[2]
+        raise _error_class(class_name)(message, http_status=http_status)
+    log.error("job type worker process failed:\n%s", rest[0])
+    raise JobTypeError("internal error while running the job type script", http_status=500)
+
+
+def _error_class(name: str) -> type[JobTypeError]:
+    if not _ERRORS:
+        from . import errors
+
+        _ERRORS.update({cls.__name__: cls for cls in vars(errors).values()
+                        if isinstance(cls, type) and issubclass(cls, JobTypeError)})
+    return _ERRORS.get(name, JobTypeError)
+
+
+_shared: ScriptPool | None = None
+
+
+def shared_pool() -> ScriptPool:
+    """The process-wide pool: every registry of this process shares its workers."""
+    global _shared
+    if _shared is None:
+        _shared = ScriptPool()
+    return _shared

@@ -1,0 +1,94 @@
+"""From the prelude's rows to storable tasks, group by group: the checks that give a 400 (compiled.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from flamenco_pkg.manager.job_types.compiled import TaskCollector
+from flamenco_pkg.manager.job_types.errors import CompileError
+
+OUTPUT = {"ok": True, "settings": {"a": 1}, "metadata": {"k": 5}, "badParameters": None}
+ECHO = '[{"name":"echo","parameters":{},"total_step_count":0}]'
+
+
+def row(uuid: str, name: str = "t", deps: list | None = None, steps: int = 1) -> list:
+    return [uuid, name, "misc", 50, steps, deps or []]
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.groups: list[tuple[list, list]] = []
+
+    def __call__(self, rows: list, pairs: list) -> None:
+        self.groups.append((rows, pairs))
+
+
+def collect(*groups: list, output: dict | None = None):
+    sink = Sink()
+    collector = TaskCollector("x.js", sink)
+    for group in groups:
+        collector.add(group, [ECHO] * len(group))
+    return collector.finish(output or OUTPUT), sink.groups
+
+
+def test_groups_pass_on_rows_and_the_dependencies_they_can_name():
+    compiled, groups = collect([row("a", steps=3), row("b", deps=["a"])], [row("c", deps=["a", "b", "a"])])
+    assert groups == [
+        ([("a", "t", "misc", 50, ECHO, 3), ("b", "t", "misc", 50, ECHO, 1)], [(1, 0)]),
+        ([("c", "t", "misc", 50, ECHO, 1)], [(2, 0), (2, 1)]),  # a dependency named twice is stored once
+    ]
+    assert (compiled.settings, compiled.metadata) == ({"a": 1}, {"k": "5"})
+
+
+def test_dependency_on_a_task_added_later_is_passed_on_at_the_end():
+    _compiled, groups = collect([row("a", deps=["b"])], [row("b")])
+    assert [pairs for _rows, pairs in groups] == [[], [], [(0, 1)]]
+
+
+def test_no_tasks():
+    compiled, groups = collect()
+    assert (groups, compiled.rows) == ([], [])
+
+
+def test_duplicate_named_at_its_second_addition_and_nothing_passed_on_after_it():
+    with pytest.raises(CompileError) as excinfo:
+        collect([row("a", "first"), row("b")], [row("c"), row("a", "again"), row("b", "later")], [row("d")])
+    assert excinfo.value.message == "job type script x.js added task 'again' (uuid a) to the job more than once"
+
+
+def test_duplicate_within_one_group():
+    sink = Sink()
+    collector = TaskCollector("x.js", sink)
+    collector.add([row("a"), row("a", "twice")], [ECHO, ECHO])
+    assert sink.groups == []
+    with pytest.raises(CompileError, match="'twice' \\(uuid a\\)"):
+        collector.finish(OUTPUT)
+
+
+def test_unknown_dependency_named_with_its_task():
+    with pytest.raises(CompileError) as excinfo:
+        collect([row("a"), row("b", "waits", deps=["a", "nope"])])
+    assert excinfo.value.message == ("job type script x.js: task 'waits' depends on a task that was not "
+                                     "added to the job (uuid nope)")
+
+
+def test_bad_parameters_reported_first():
+    with pytest.raises(CompileError) as excinfo:
+        collect([row("a"), row("a")], output=dict(OUTPUT, badParameters=["render", "blender-render"]))
+    assert excinfo.value.message == "task 'render': parameters of command 'blender-render' must be an object"
+
+
+@pytest.mark.parametrize("rows, commands", [
+    ([["a", "t", "misc", 50, 1]], [ECHO]),  # short row
+    ([["a", "t", "misc", "50", 1, []]], [ECHO]),  # priority not an int
+    ([["a", "t", "misc", 50, 1, [3]]], [ECHO]),  # dependency not a UUID
+    ([["a", "t", "misc", 50, 1, []]], []),  # commands missing
+    ({"a": 1}, [ECHO]),
+])
+def test_rows_not_written_by_the_prelude_are_refused(rows, commands):
+    sink = Sink()
+    collector = TaskCollector("x.js", sink)
+    collector.add(rows, commands)
+    assert sink.groups == []
+    with pytest.raises(CompileError, match="produced tasks that cannot be stored"):
+        collector.finish(OUTPUT)
