@@ -90,7 +90,9 @@ def bench_real_workers(tmp: Path, n_tasks: int = 40) -> None:
     try:
         live.subscribe("allJobs")
         wait_until(lambda: workers_awake(api, 2), deadline_s=60, what="two awake Workers")
-        time.sleep(1.0)  # let both Workers reach their idle wait (a held request, or upstream's sleep)
+        # Let both Workers pass their start-up delay (upstream's ~3 s, kept once at start)
+        # and reach their idle wait: a held request, or upstream's sleep.
+        time.sleep(5.0)
 
         # Figure 2: idle Workers, a job queued -> first task active.
         job = api.post("/api/v3/jobs", json=echo_job("first-task", 0)).json()
