@@ -47,7 +47,7 @@ test: $(STAMP) zipapps
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
-bench: $(STAMP) $(WEBAPP_DIST)
+bench: $(STAMP) zipapps
 	$(PY) -m bench
 
 run: $(STAMP) $(WEBAPP_DIST) $(ADDON_ZIP)

@@ -1,11 +1,14 @@
 """`make bench`: run every benchmark and print its figures."""
 
-from bench import bench_scheduler, bench_webui
+from bench import bench_farm, bench_idle, bench_reads, bench_scheduler, bench_webui
 
 
 def main() -> None:
     bench_scheduler.main()
     bench_webui.main()
+    bench_farm.main()
+    bench_idle.main([])
+    bench_reads.main()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from flamenco_pkg.manager.db import tasks as task_db  # noqa: E402
 from flamenco_pkg.manager.db.connection import Database, utcnow  # noqa: E402
 
 STATUSES = ["completed"] * 6 + ["canceled", "failed", "paused", "queued", "active"]
@@ -59,6 +60,7 @@ def populate(db_path: Path, n_jobs: int = 10_000, n_tasks: int = 100_000) -> Sca
         conn.execute("UPDATE jobs SET steps_total = (SELECT COUNT(*) FROM tasks WHERE job_id = jobs.id),"
                      " steps_completed = (SELECT COUNT(*) FROM tasks WHERE job_id = jobs.id"
                      " AND status = 'completed')")
+        task_db.rebuild_derived(conn)
     big = jobs[0][2]
     db.conn.close()
     return ScaleFarm(big_job=big, n_jobs=n_jobs, n_tasks=n_tasks)

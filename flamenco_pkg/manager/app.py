@@ -7,21 +7,26 @@ handler runs, and worker-tag operations require HTTP Basic auth.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import bottle
+import gevent
+import gevent.socket
 
 from flamenco_pkg.api import spec as api_spec
 from flamenco_pkg.api.validation import RequestInvalid, RequestValidator
 
 from .context import Manager
 from .routes import ROUTE_MODULES
+from .disk_full import DiskFull
 from .errors import ManagerError
+from .http_peer import client_address
 from .routes.common import ApiRequest, Reply, error_response, json_response
-from .worker_auth import authenticate
 
 log = logging.getLogger("flamenco.http")
 
@@ -57,6 +62,11 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
               handler: Handler) -> Callable[..., bottle.HTTPResponse]:
     def endpoint(**path: str) -> bottle.HTTPResponse:
         req = bottle.request
+        worker_row = None
+        if op.secured:  # before the body is read: strangers do not get 64 MiB parsed
+            worker_row = manager.worker_auth.authenticate(manager, req.headers.get("Authorization", ""))
+            if worker_row is None:
+                return json_response(403, {"message": "worker authentication failed"})
         try:
             body = _request_body(req)
             valid = validator.validate(
@@ -68,12 +78,8 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
         except RequestInvalid as exc:
             return json_response(400, {"message": exc.message})
         api_req = ApiRequest(path=valid.path, query=valid.query, body=valid.body, headers=req.headers,
-                             remote_addr=_client_address(req))
-        if op.secured:
-            worker_row = authenticate(manager, req.headers.get("Authorization", ""))
-            if worker_row is None:
-                return json_response(403, {"message": "worker authentication failed"})
-            api_req.worker = worker_row
+                             remote_addr=client_address(req.environ, manager.config.trusted_proxies),
+                             worker=worker_row, watch_hangup=_hangup_watch(req.environ))
         try:
             return _render(handler(manager, api_req))
         except ManagerError as exc:
@@ -84,6 +90,18 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
 
     endpoint.__name__ = op.operation_id
     return endpoint
+
+
+def _answer_disk_full(endpoint: Callable[..., bottle.HTTPResponse]) -> Callable[..., bottle.HTTPResponse]:
+    """A full disk met outside the handler (e.g. while authenticating) is a 507 too, not a 500."""
+    @functools.wraps(endpoint)
+    def guarded(**path: str) -> bottle.HTTPResponse:
+        try:
+            return endpoint(**path)
+        except DiskFull as exc:
+            return error_response(exc.status, exc.message)
+
+    return guarded
 
 
 MAX_JSON_BODY = 64 * 1024 * 1024
@@ -110,11 +128,28 @@ def _request_body(req: bottle.BaseRequest) -> Any:
     return stream
 
 
-def _client_address(req: bottle.BaseRequest) -> str:
-    forwarded = req.headers.get("X-Forwarded-For") or req.headers.get("X-Real-IP")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
-    return req.remote_addr or ""
+def _hangup_watch(environ: dict) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """`watch(callback)`: call `callback` once the client closes its connection
+    while its request is held; returns a function that stops watching."""
+    sock = environ.get("flamenco.client_socket")
+
+    def watch(callback: Callable[[], None]) -> Callable[[], None]:
+        if sock is None:
+            return lambda: None
+
+        def run() -> None:
+            try:
+                gevent.socket.wait_read(sock.fileno())
+                if sock.recv(1, socket.MSG_PEEK) != b"":
+                    return  # the client sent more (a pipelined request), it did not hang up
+            except OSError:
+                pass
+            callback()
+
+        watcher = gevent.spawn(run)
+        return lambda: watcher.kill(block=True)
+
+    return watch
 
 
 def build_app(manager: Manager) -> bottle.Bottle:
@@ -125,7 +160,8 @@ def build_app(manager: Manager) -> bottle.Bottle:
         handler = handlers.get(op.operation_id)
         if handler is None:
             continue
-        app.route(op.bottle_path, method=op.method, callback=_endpoint(manager, validator, op, handler))
+        app.route(op.bottle_path, method=op.method,
+                  callback=_answer_disk_full(_endpoint(manager, validator, op, handler)))
 
     for module in ROUTE_MODULES:
         if hasattr(module, "mount"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     from .config import listen_host_port
     from .context import open_manager
     from .events import Changes, lifecycle
-    from .events.socketio import create_server
+    from .events.socketio import create_server, plain_http_for_foreign_origins
     from .db.connection import DatabaseError
     from .state_machine.startup import check_stuck_jobs
 
@@ -96,13 +97,32 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
         print(f"flamenco-manager: {exc}", file=sys.stderr)
         return 1
     check_stuck_jobs(manager)
-    from .submission import abandon_unfinished
+    from .submission import finish_interrupted
 
-    abandon_unfinished(manager)
+    finish_interrupted(manager)
     host, port = listen_host_port(config)
-    wsgi = socketio.WSGIApp(create_server(manager.broker), build_app(manager))
+    wsgi = socketio.WSGIApp(create_server(manager.broker, lambda: manager.config), build_app(manager))
+
+    class Handler(WebSocketHandler):
+        """Answers without Nagle's delay, and lets a held request see its client's socket."""
+
+        def handle(self):
+            # Headers and body go out in two writes; without TCP_NODELAY the body
+            # waits for the client's delayed ACK (~40 ms on every answer).
+            try:
+                self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass  # not TCP (a test's socket pair)
+            return super().handle()
+
+        def get_environ(self):
+            environ = super().get_environ()
+            environ["flamenco.client_socket"] = self.socket
+            return environ
+
     server = WSGIServer((host, port), wsgi, log=None, error_log=logging.getLogger("flamenco.http"),
-                        handler_class=WebSocketHandler)
+                        handler_class=Handler)
+    server.pre_start_hook = plain_http_for_foreign_origins(lambda: manager.config)
     try:
         server.start()
     except OSError as exc:
@@ -125,9 +145,11 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
         gevent.signal_handler(sig, stop.set)
     stop.wait()
     log.info("shutting down")
+    manager.waiters.release_all()  # held task requests answer 204 now
     stopping = Changes()
     lifecycle(stopping, "manager-shutdown")
     manager.publish(stopping)
+    manager.broker.flush(timeout=2)
     gevent.killall(loops, timeout=5)
     server.stop(timeout=5)
     manager.db.checkpoint()

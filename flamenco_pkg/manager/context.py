@@ -16,12 +16,17 @@ from . import config as config_mod
 from . import events
 from .state_machine import rules as states
 from .db import jobs as job_db
+from .db import scheduling
 from .db import workers as worker_db
 from .db.connection import Database
+from .disk_full import DiskFull, DiskWatch, is_disk_full
 from .events import Changes, EventBroker
 from .job_types import JobTypeRegistry
 from .local_storage.task_logs import TaskLogs
+from .scheduler import wakeups
+from .scheduler.waiters import Waiters
 from .variables import Variables
+from .worker_auth import WorkerAuth
 
 log = logging.getLogger("flamenco.manager")
 
@@ -41,9 +46,22 @@ class Manager:
     last_rendered_queue: gevent.queue.Queue = field(default_factory=lambda: gevent.queue.Queue(3))
     # Serialises "give me a task" and "may I keep running", as upstream does.
     scheduler_lock: threading.Lock = field(default_factory=threading.Lock)
+    worker_auth: WorkerAuth = field(default_factory=WorkerAuth)
+    # Held "give me a task" requests (long-poll), woken by events after commits.
+    waiters: Waiters = None  # type: ignore[assignment]  # built in __post_init__
+    # Disks found full (507 answers, the farm status' disk_full).
+    disk: DiskWatch = field(default_factory=DiskWatch)
 
     def __post_init__(self) -> None:
         self.variables = Variables.from_config(self.config)
+        self.db.on_full = lambda _exc: self.disk.full(self.db.path, "database")
+        # A hang-up wakes its request at once (see app.py), so the check need not poll often.
+        self.waiters = Waiters(cancel_poll_s=30, work_left=self._any_runnable)
+        self.broker.subscribe(wakeups.subscriber(self.waiters), name="the long-poll wake-ups")
+
+    def _any_runnable(self) -> bool:
+        with self.db.tx() as conn:
+            return scheduling.any_runnable(conn)
 
     @contextlib.contextmanager
     def change(self) -> Iterator[tuple[sqlite3.Connection, Changes]]:
@@ -54,27 +72,53 @@ class Manager:
         self.publish(changes)
 
     def farm_status(self) -> str:
-        with self.db.tx() as conn:
-            workers = worker_db.statuses_for_farm(conn)
-            job_statuses = job_db.distinct_statuses(conn)
+        workers, job_statuses = self.db.read(_farm_status_inputs)
         return str(states.farm_status(workers, job_statuses))
 
+    def farm_status_report(self) -> dict[str, str]:
+        """FarmStatusReport: the status, plus `disk_full` (ours, optional) while a disk is full."""
+        report = {"status": self.farm_status()}
+        disk_full = self.disk.message()
+        if disk_full:
+            report["disk_full"] = disk_full
+        return report
+
     def publish(self, changes: Changes) -> None:
+        """Write the log lines, then queue the events (the broker sends them from its own greenlets);
+        DiskFull afterwards if log lines were lost."""
+        lost: DiskFull | None = None
+        # One append per task: a hand-out or an update writes two or three lines to the same log.
+        per_task: dict[tuple[str, str], list[str]] = {}
         for job_uuid, task_uuid, text, stamp in changes.logs:
-            self.append_task_log(job_uuid, task_uuid, text, timestamp=stamp)
+            line = TaskLogs.timestamped(text) if stamp else text
+            per_task.setdefault((job_uuid, task_uuid), []).append(line if line.endswith("\n") else line + "\n")
+        for (job_uuid, task_uuid), lines in per_task.items():
+            try:
+                self.append_task_log(job_uuid, task_uuid, "".join(lines), timestamp=False)
+            except DiskFull as exc:
+                lost = lost or exc
         for event, room, payload in changes.events:
             self.broker.publish(event, room, payload)
+        if lost is not None:
+            raise lost
 
     def append_task_log(self, job_uuid: str, task_uuid: str, text: str, *, timestamp: bool) -> None:
+        """Append to a task's log and tell the subscribers; DiskFull when there is no room."""
         if timestamp:
             text = TaskLogs.timestamped(text)
         try:
             written = self.task_logs.append(job_uuid, task_uuid, text)
         except OSError as exc:
+            if is_disk_full(exc):
+                raise self.disk.full(self.task_logs.path(job_uuid, task_uuid), "task logs") from exc
             log.error("cannot write the log of task %s: %s", task_uuid, exc)
             return
         if written:
             self.broker.publish(*events.task_log(task_uuid, written))
+
+
+def _farm_status_inputs(conn: sqlite3.Connection) -> tuple[list, list[str]]:
+    return worker_db.statuses_for_farm(conn), job_db.distinct_statuses(conn)
 
 
 def open_manager(config: config_mod.Config, config_path: Path, base_dir: Path,

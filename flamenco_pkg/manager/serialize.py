@@ -16,7 +16,14 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 def api_time(db_time: str | None) -> str:
-    """Database time text to RFC 3339 UTC with trailing fraction zeros trimmed."""
+    """Database time text to RFC 3339 UTC with trailing fraction zeros trimmed.
+
+    Stored times (`YYYY-MM-DDTHH:MM:SS.ffffffZ`) are cut as text: parsing
+    each one cost more than the rest of a 100k-row list together.
+    """
+    if db_time and len(db_time) == 27 and db_time[19] == "." and db_time[26] == "Z":
+        fraction = db_time[20:26].rstrip("0")
+        return db_time[:19] + ("." + fraction if fraction else "") + "Z"
     moment = from_db_time(db_time)
     if moment is None:
         return ZERO_TIME

@@ -1,16 +1,32 @@
-"""Worker credentials: the secret a Worker invents, bcrypt-hashed at rest."""
+"""Worker credentials: the secret a Worker invents, bcrypt-hashed at rest.
+
+bcrypt runs once per Worker and stored hash: after a secret has been verified,
+the Manager remembers an HMAC of it under a key that lives only in this
+process, next to the stored hash it was checked against. Later requests with
+the same secret cost one HMAC. The Worker's row is still read on every request
+(one short transaction that also marks it seen), so a deleted Worker, or a row
+whose stored hash changed, is refused or re-checked at once.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
+import secrets
 import sqlite3
+from datetime import datetime, timedelta
 
 import bcrypt
 
 from .db import workers as worker_db
+from .db.connection import from_db_time
 
 BCRYPT_ROUNDS = 4  # bcrypt's minimum: the secret is random, so cost buys little
+SEEN_RESOLUTION = timedelta(seconds=1)  # last_seen is written at most this often per Worker
+# Checked against when the Worker is unknown, so an unknown id costs as much as a wrong secret.
+_DUMMY_HASH = bcrypt.hashpw(b"no such worker", bcrypt.gensalt(BCRYPT_ROUNDS))
 
 
 def hash_secret(secret: str) -> str:
@@ -28,16 +44,48 @@ def parse_basic(header: str) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-def authenticate(manager, header: str) -> sqlite3.Row | None:
-    """The worker row for valid Basic credentials, else None; marks it seen."""
-    creds = parse_basic(header)
-    if creds is None:
-        return None
-    uuid, secret = creds
-    with manager.db.tx() as conn:
-        row = worker_db.fetch_by_uuid(conn, uuid)
-    if row is None or not bcrypt.checkpw(secret.encode("utf-8"), row["secret"].encode("ascii")):
-        return None
-    with manager.db.tx() as conn:
+class WorkerAuth:
+    """Verifies Worker credentials, with bcrypt only on a Worker's first request."""
+
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
+        self._proven: dict[str, tuple[str, bytes]] = {}  # worker uuid -> (stored hash, HMAC of its secret)
+
+    def _mac(self, secret: str) -> bytes:
+        return hmac.new(self._key, secret.encode("utf-8"), hashlib.sha256).digest()
+
+    def _known_good(self, row: sqlite3.Row, secret: str) -> bool:
+        proven = self._proven.get(row["uuid"])
+        return (proven is not None and proven[0] == row["secret"]
+                and hmac.compare_digest(proven[1], self._mac(secret)))
+
+    def authenticate(self, manager, header: str) -> sqlite3.Row | None:
+        """The worker row for valid Basic credentials, else None; marks it seen."""
+        creds = parse_basic(header)
+        if creds is None:
+            return None
+        uuid, secret = creds
+        with manager.db.tx() as conn:
+            row = worker_db.fetch_by_uuid(conn, uuid)
+            if row is not None and self._known_good(row, secret):
+                _mark_seen(conn, row)
+                return row
+        # Not proven yet (or a different secret): bcrypt, outside the database lock.
+        stored = row["secret"].encode("ascii") if row is not None else _DUMMY_HASH
+        if not bcrypt.checkpw(secret.encode("utf-8"), stored) or row is None:
+            self._proven.pop(uuid, None)
+            return None
+        self._proven[uuid] = (row["secret"], self._mac(secret))
+        with manager.db.tx() as conn:
+            _mark_seen(conn, row)
+        return row
+
+    def forget(self, uuid: str) -> None:
+        """Drop what is known of a Worker (deleted); the next request runs bcrypt again."""
+        self._proven.pop(uuid, None)
+
+
+def _mark_seen(conn: sqlite3.Connection, row: sqlite3.Row) -> None:
+    seen = from_db_time(row["last_seen_at"])
+    if seen is None or datetime.now(seen.tzinfo) - seen >= SEEN_RESOLUTION:
         worker_db.mark_seen(conn, row["id"])
-    return row

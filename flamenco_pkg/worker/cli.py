@@ -186,7 +186,7 @@ class Worker:
         self.stop.set()
         if self.signalled and self.loop is not None:
             self.loop.cancel_current_task()
-        thread.join(timeout=10)
+        self._join_loop(thread, timeout=10)
         uploader.stop()
         buffer.close(final_flush_s=5.0)
         self._sign_off()
@@ -196,6 +196,16 @@ class Worker:
             code = 1
         log.info("Worker stopped after %.1f s of shutting down; exit code %d", time.monotonic() - began, code)
         return code
+
+    def _join_loop(self, thread: threading.Thread, timeout: float) -> None:
+        """Wait for the loop to finish its task, but not for a held "give me a task":
+        the Manager may keep that open for many seconds, and there is nothing to finish."""
+        deadline = time.monotonic() + timeout
+        while thread.is_alive() and time.monotonic() < deadline:
+            if self.loop is not None and self.loop.held_request.is_set():
+                log.debug("not waiting for the Manager's answer to a held task request")
+                return
+            thread.join(0.05)
 
     def _too_slow(self) -> None:
         log.error("shutting down took longer than %d s; exiting anyway", SHUTDOWN_LIMIT_S)

@@ -9,26 +9,33 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .client import ManagerClient, Unreachable, error_text
+import requests
+
+from .client import DEFAULT_TIMEOUT, ManagerClient, Unreachable, error_text
 from .config import WorkerConfig
 from .executor import Services, TaskResult, run_task
 from .registration import RegistrationError, Stopped, register_and_sign_on, sign_on
-from .states import AFTER_TASK_S, ASLEEP_POLL_S, FETCH_DELAY_S, Next, Run, after_fetch, jitter, react
+from .states import (AFTER_TASK_S, ASLEEP_POLL_S, FETCH_DELAY_S, TASK_WAIT_S, Next, Run, after_fetch,
+                     backs_off_after_task, jitter, react, task_request_timeout)
 
 log = logging.getLogger("flamenco.worker")
+
+WAIT_HEADER = "X-Flamenco-Wait"
 
 
 @dataclass
 class Timing:
-    """Upstream's waits; tests may shorten them."""
+    """The Worker's waits; tests may shorten them."""
 
-    fetch_delay_s: float = FETCH_DELAY_S
-    after_task_s: float = AFTER_TASK_S
+    fetch_delay_s: float = FETCH_DELAY_S  # on waking up, and added to every back-off, before asking for a task
+    after_task_s: float = AFTER_TASK_S    # back-off after a failed or abandoned task
     asleep_poll_s: float = ASLEEP_POLL_S
-    scale: float = 1.0  # multiplies every wait, including the ones `after_fetch` decides
+    task_wait_s: int = TASK_WAIT_S        # long-poll wait asked of the Manager; 0: none (upstream's request)
+    scale: float = 1.0  # multiplies every wait, including the ones `after_fetch` decides (not task_wait_s)
 
 
 class WorkerLoop:
@@ -41,6 +48,9 @@ class WorkerLoop:
         self.stop = stop
         self.timing = timing or Timing()
         self.task_cancel: threading.Event | None = None  # set by the CLI on SIGINT/SIGTERM
+        # Set while a "give me a task" may be held by the Manager: nothing to finish, so a
+        # shutdown need not wait for the answer (sign-off hands back whatever it brings).
+        self.held_request = threading.Event()
         self._lock = threading.Lock()
 
     def cancel_current_task(self) -> None:
@@ -89,18 +99,41 @@ class WorkerLoop:
         """Sleep, jittered; True when the Worker must stop."""
         return self.stop.wait(jitter(seconds * self.timing.scale))
 
+    def _back_off(self, seconds: float) -> bool:
+        """Upstream's pause before asking for a task again; True when the Worker must stop."""
+        return self._wait(seconds) or self._wait(self.timing.fetch_delay_s)
+
+    def _ask_for_task(self) -> tuple[requests.Response | None, float]:
+        """`POST task`, long-polling if configured: (reply or None if unreachable, seconds held)."""
+        wait_s = self.timing.task_wait_s
+        kwargs: dict = {}
+        if wait_s > 0:
+            kwargs = {"headers": {WAIT_HEADER: str(int(wait_s))},
+                      "timeout": task_request_timeout(wait_s, DEFAULT_TIMEOUT)}
+            self.held_request.set()
+        began = time.monotonic()
+        try:
+            resp = self.client.call("POST", "task", **kwargs)
+        except Unreachable as exc:
+            log.warning("cannot reach the Manager for a task, trying again in a minute: %s", exc)
+            return None, 0.0
+        finally:
+            self.held_request.clear()
+        return resp, (time.monotonic() - began if wait_s > 0 else 0.0)
+
     def _awake(self) -> str | None:
-        """Fetch and run tasks until the Manager wants another status."""
+        """Fetch and run tasks until the Manager wants another status.
+
+        Upstream's fetch delay comes once, on waking up. After that there is no pause
+        between tasks: a task's result is delivered, then the next task is asked for at
+        once. Pauses (back-offs) come only after errors, failed tasks, and a 204 that was
+        not held.
+        """
+        if self._wait(self.timing.fetch_delay_s):
+            return None
         while True:
-            if self._wait(self.timing.fetch_delay_s):
-                return None
-            try:
-                resp = self.client.call("POST", "task")
-                code: int | None = resp.status_code
-            except Unreachable as exc:
-                log.warning("cannot reach the Manager for a task, trying again in a minute: %s", exc)
-                resp, code = None, None
-            decision = after_fetch(code)
+            resp, held_s = self._ask_for_task()
+            decision = after_fetch(resp.status_code if resp is not None else None, held_s)
             if decision.next is Next.RUN_TASK:
                 assert resp is not None
                 result = self._run(resp.json())
@@ -108,8 +141,9 @@ class WorkerLoop:
                     return None
                 if result.state_change_requested:
                     log.info("the Manager wants a status change; asking it which")
-                if self._wait(self.timing.after_task_s):
-                    return None
+                if backs_off_after_task(result.outcome.value, self._results_delivered()):
+                    if self._back_off(self.timing.after_task_s):
+                        return None
             elif decision.next is Next.CHANGE_STATE:
                 assert resp is not None
                 return str(resp.json().get("status_requested", ""))
@@ -126,9 +160,16 @@ class WorkerLoop:
                 if resp is not None and resp.status_code != 204:
                     log.warning("the Manager could not hand out a task: %s", error_text(resp))
                 elif resp is not None:
-                    log.debug("no task available")
-                if self._wait(decision.wait_s):
+                    log.debug("no task available%s", f" after waiting {held_s:.0f} s" if held_s else "")
+                if decision.wait_s and self._back_off(decision.wait_s):
                     return None
+
+    def _results_delivered(self) -> bool:
+        """True when no task update waits in the offline buffer (after one attempt to deliver them)."""
+        buffer = self.services.buffer
+        if buffer.count() == 0:
+            return True
+        return buffer.flush()
 
     def _sign_on_again(self) -> str:
         status = sign_on(self.client, self.cfg, self.stop)

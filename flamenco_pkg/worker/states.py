@@ -11,14 +11,21 @@ import random
 from dataclasses import dataclass
 from enum import Enum
 
-# Upstream's waits, in seconds.
-FETCH_DELAY_S = 3.0        # before every "give me a task"
-AFTER_TASK_S = 2.0         # after a task, before the next fetch delay
+# Upstream's waits, in seconds. Upstream pauses before every "give me a task"; this Worker
+# pauses on waking up and to back off: after an error, a failed task, or a 204 that came at once.
+FETCH_DELAY_S = 3.0        # on waking up, and added to every back-off, before "give me a task"
+AFTER_TASK_S = 2.0         # after a failed or abandoned task, before the fetch delay
 NO_TASK_S = 20.0           # 204: nothing to do
 RETRY_S = 60.0             # errors, refused credentials, unreachable Manager
 ASLEEP_POLL_S = 3.0        # asleep: how often to ask for a new state
 SIGN_ON_RETRY_S = 5.0      # sign-on while the Manager is unreachable
 MAY_I_RUN_S = 10.0         # may-I-keep-running check during a task
+
+# Ours: long-poll. "give me a task" carries `X-Flamenco-Wait: <seconds>`; a Manager that
+# supports it may hold the request that long for a task to become runnable, then answer 204.
+TASK_WAIT_S = 25           # what the Worker asks for; 0 sends no header (upstream's request)
+WAIT_READ_MARGIN_S = 15.0  # the read timeout of that request exceeds the wait by at least this
+HELD_MIN_S = 1.0           # a 204 quicker than this was not held (upstream Manager): back off as upstream
 
 
 class Run(Enum):
@@ -64,12 +71,18 @@ class FetchOutcome:
     wait_s: float = 0.0
 
 
-def after_fetch(status_code: int | None) -> FetchOutcome:
-    """Decision after `POST task`; `None` means the Manager could not be reached."""
+def after_fetch(status_code: int | None, held_s: float = 0.0) -> FetchOutcome:
+    """Decision after `POST task`; `None` means the Manager could not be reached.
+
+    `held_s` is how long a request that asked for a wait took to answer. A 204 after a
+    real hold means "nothing yet" from a long-polling Manager: ask again at once. A quick
+    204 comes from a Manager that does not hold requests: wait as upstream does, so the
+    Worker never spins against it. `wait_s` 0 means no back-off at all.
+    """
     if status_code == 200:
         return FetchOutcome(Next.RUN_TASK)
     if status_code == 204:
-        return FetchOutcome(Next.WAIT, NO_TASK_S)
+        return FetchOutcome(Next.WAIT, 0.0 if held_s >= HELD_MIN_S else NO_TASK_S)
     if status_code == 423:
         return FetchOutcome(Next.CHANGE_STATE)
     if status_code == 403:
@@ -77,6 +90,23 @@ def after_fetch(status_code: int | None) -> FetchOutcome:
     if status_code == 409:
         return FetchOutcome(Next.SIGN_ON_AGAIN, RETRY_S)
     return FetchOutcome(Next.WAIT, RETRY_S)
+
+
+def backs_off_after_task(outcome: str, final_update_delivered: bool) -> bool:
+    """Only a finished task whose result reached the Manager goes straight on to the next.
+
+    `outcome` is the executor's `Outcome` value. Completed, or canceled by the Manager:
+    ask at once. Failed or abandoned: back off as upstream does, so a broken Worker does not
+    burn through a job. A result still in the offline buffer: back off too, or the Manager,
+    not having seen it, would hand the same task out again.
+    """
+    return outcome not in ("completed", "canceled") or not final_update_delivered
+
+
+def task_request_timeout(wait_s: float, usual: tuple[float, float]) -> tuple[float, float]:
+    """(connect, read) for a "give me a task" that may be held `wait_s` seconds."""
+    connect, read = usual
+    return connect, max(read, wait_s + WAIT_READ_MARGIN_S)
 
 
 def jitter(wait_s: float, rng: random.Random | None = None) -> float:

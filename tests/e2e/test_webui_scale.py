@@ -1,7 +1,8 @@
 """Studio scale: 10,000 jobs and a job of 100,000 tasks stay usable in the browser.
 
-`make bench` (bench/bench_webui.py) reports the same figures; here they are
-asserted loosely, since CI machines are small and shared.
+`make bench` (bench/bench_webui.py) measures how fast the first rows show;
+this test checks behaviour only (virtual rows, filtering, the last row
+reachable, no page errors), since timings on a shared machine are noise.
 """
 
 from __future__ import annotations
@@ -13,11 +14,6 @@ import pytest
 from bench.bench_webui import STATUSES, ScaleFarm, first_row_ms, populate
 from tests.e2e.webui_harness import browser, page, screenshot  # noqa: F401  (fixtures)
 from tests.integration.farm import ManagerProcess, wait_until
-
-# The goal is 2 s for both; the bound leaves room for a busy CI machine.
-JOBS_BOUND_MS = 6_000
-TASKS_BOUND_MS = 12_000
-
 
 @pytest.fixture(scope="module")
 def big_farm(tmp_path_factory) -> Iterator[tuple[ManagerProcess, ScaleFarm]]:
@@ -61,6 +57,4 @@ def test_ten_thousand_jobs_and_a_hundred_thousand_tasks(big_farm, page):
     tasks_table.locator(".vtable-row", has_text="render-100000").wait_for()
     screenshot(page, "scale-100k-tasks")
 
-    assert jobs_ms < JOBS_BOUND_MS, f"jobs list took {jobs_ms:.0f} ms to show its first row"
-    assert tasks_ms < TASKS_BOUND_MS, f"tasks list took {tasks_ms:.0f} ms to show its first row"
     assert not page.errors, page.errors

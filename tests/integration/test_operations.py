@@ -169,7 +169,7 @@ def test_untouched_task_times_out(fast_manager):
     def failed():
         worker.api.get("/api/v3/worker/state")
         return api.get(f"/api/v3/tasks/{task['uuid']}").json()["status"] == "failed"
-    wait_until(failed, deadline_s=15, interval_s=0.3, what="the task to time out")
+    wait_until(failed, deadline_s=40, interval_s=0.3, what="the task to time out")
     assert "timed out" in api.get(f"/api/v3/tasks/{task['uuid']}/logtail").text
 
 

@@ -118,8 +118,9 @@ def _params(spec: dict[str, Any], item: dict, op: dict) -> dict[tuple[str, str],
     return out
 
 
-# Optional query parameters this Manager adds; clients that never send them see upstream's behaviour.
-EXTRA_OPTIONAL_PARAMS = {"fetchJobTasks": {("limit", "query"), ("offset", "query")}}
+# Optional parameters this Manager adds; clients that never send them see upstream's behaviour.
+EXTRA_OPTIONAL_PARAMS = {"fetchJobTasks": {("limit", "query"), ("offset", "query")},
+                         "scheduleTask": {("X-Flamenco-Wait", "header")}}
 
 
 @pytest.mark.parametrize("op_id", sorted(ops_by_id(upstream())))
@@ -179,10 +180,16 @@ def shape(node: Any) -> Any:
 # Upstream only range-checks JobPriorityChange.priority; we refuse out-of-range
 # priorities on submission too (400), which the real Manager would store.
 TIGHTENINGS = {("SubmittedJob", "priority"): {"minimum": 0, "maximum": 100}}
+# Optional response properties this Manager adds (clients that do not know them ignore them).
+EXTRA_OPTIONAL_PROPERTIES = {("FarmStatusReport", "disk_full")}
 
 
 def _loosen(name: str, schema_shape: dict[str, Any]) -> dict[str, Any]:
     loose = copy.deepcopy(schema_shape)
+    for schema_name, prop in EXTRA_OPTIONAL_PROPERTIES:
+        if schema_name == name:
+            assert prop not in loose.get("required", []), f"{name}.{prop} must stay optional"
+            del loose["properties"][prop]
     for (schema_name, prop), keywords in TIGHTENINGS.items():
         if schema_name == name:
             prop_shape = loose["properties"][prop]

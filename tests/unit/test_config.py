@@ -285,15 +285,73 @@ def test_empty_database(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["blocklist_threshold", "task_fail_after_softfail_count"])
-def test_negative_thresholds(tmp_path, name):
-    err = error_for(tmp_path, f"{name}: -1\n")
+@pytest.mark.parametrize("value", [-1, 0])
+def test_thresholds_below_one_are_refused(tmp_path, name, value):
+    err = error_for(tmp_path, f"{name}: {value}\n")
     assert err.field == name
-    assert "negative" in str(err)
+    assert f"{value} is not allowed: use 1 or more" in str(err)
 
 
 def test_negative_duration(tmp_path):
     err = error_for(tmp_path, "task_timeout: -5m\n")
     assert err.field == "task_timeout"
+
+
+# Durations that time something: 0 (or less) would break the farm.
+@pytest.mark.parametrize("text, field", [
+    ("task_timeout: 0\n", "task_timeout"),
+    ("worker_timeout: 0s\n", "worker_timeout"),
+    ("timeout_check_interval: 0\n", "timeout_check_interval"),
+    ("sleep_check_interval: -1s\n", "sleep_check_interval"),
+    ("shaman:\n  garbageCollect:\n    maxAge: 0\n", "shaman.garbageCollect.maxAge"),
+])
+def test_durations_must_be_positive(tmp_path, text, field):
+    err = error_for(tmp_path, text)
+    assert err.field == field
+    assert "is not allowed: use a positive duration" in str(err)
+
+
+# Durations where 0 means "off": 0 is fine, below is not.
+@pytest.mark.parametrize("text, field, attr", [
+    ("database_check_period: 0\n", "database_check_period", lambda c: c.database_check_period),
+    ("shaman:\n  garbageCollect:\n    period: 0s\n", "shaman.garbageCollect.period",
+     lambda c: c.shaman.garbage_collect.period),
+])
+def test_durations_where_zero_turns_off(tmp_path, text, field, attr):
+    assert attr(load_text(tmp_path, text)) == timedelta(0)
+    err = error_for(tmp_path, text.replace(": 0", ": -1m"))
+    assert err.field == field and "use 0 (" in str(err)
+
+
+def test_every_duration_field_has_a_rule():
+    """A new duration setting must be added to the rules, or it is not validated."""
+    def durations(obj, where=""):
+        for f in config_mod.fields(obj):
+            key = config_mod._key(f)
+            value = getattr(obj, f.name)
+            if config_mod.is_dataclass(value):
+                yield from durations(value, f"{where}{key}.")
+            elif isinstance(value, timedelta):
+                yield where + key
+    assert set(durations(Config())) == {rule[0] for rule in config_mod._DURATIONS}
+
+
+def test_trusted_proxies_and_allowed_origins(tmp_path):
+    cfg = load_text(tmp_path, "trusted_proxies: [127.0.0.1, '10.0.0.0/8', '::1']\n"
+                              "allowed_origins: ['https://Farm.Example', 'http://192.168.0.5:8080']\n")
+    assert cfg.trusted_proxies == ["127.0.0.1", "10.0.0.0/8", "::1"]
+    assert cfg.allowed_origins == ["https://farm.example", "http://192.168.0.5:8080"]
+    assert Config().trusted_proxies == [] and Config().allowed_origins == []
+    assert error_for(tmp_path, "trusted_proxies: [proxy.lan]\n").field == "trusted_proxies[0]"
+    assert error_for(tmp_path, "trusted_proxies: 127.0.0.1\n").field == "trusted_proxies"
+    for bad in ["farm.example", "https://farm.example/app", "*", "ftp://x"]:
+        assert error_for(tmp_path, f"allowed_origins: ['{bad}']\n").field == "allowed_origins[0]", bad
+
+
+def test_enabled_mqtt_warns_that_nothing_publishes(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        load_text(tmp_path, "mqtt:\n  client:\n    enabled: true\n    broker: tcp://localhost:1883\n")
+    assert "does not publish to MQTT" in caplog.text
 
 
 @pytest.mark.parametrize("listen", ["8080", "'localhost'", ":http", ":99999", "'::1:8080'", "a b:80"])

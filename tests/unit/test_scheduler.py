@@ -176,3 +176,109 @@ def test_integrity_check_and_checkpoint(farm, tmp_path):
                       "VALUES ('x', 'x', 'u', 'n', 't', 999, 1, 'queued')")
     with pytest.raises(DatabaseError, match="pointing at missing rows"):
         farm.db.check_integrity()
+
+
+# --- The runnable index (issue 9): same choices, cost independent of the queue ---
+
+
+def _vm_steps(conn, fn) -> int:
+    """SQLite virtual-machine steps (in units of 100) that `fn` makes: a cost that does not depend on the machine."""
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    conn.set_progress_handler(count, 100)
+    try:
+        fn()
+    finally:
+        conn.set_progress_handler(None, 0)
+    return steps[0]
+
+
+def _queue_jobs(farm: Farm, n: int, *, status: str = "queued", tag=None) -> None:
+    for _ in range(n):
+        farm.job(status=status, tag=tag, tasks=[("r1", "blender", 50), ("r2", "blender", 50)])
+
+
+def test_pick_cost_does_not_grow_with_queued_jobs(farm):
+    w = farm.worker()
+    _queue_jobs(farm, 10)
+    small = _vm_steps(farm.conn, lambda: farm.pick(w))
+    _queue_jobs(farm, 3000)
+    big = _vm_steps(farm.conn, lambda: farm.pick(w))
+    assert big <= small + 2, (small, big)
+
+
+def test_pick_cost_does_not_grow_with_jobs_this_worker_cannot_run(farm):
+    w = farm.worker(types=["blender"])
+    gpu = farm.tag("gpu")
+    _, (mine,) = farm.job(priority=10)
+    small = _vm_steps(farm.conn, lambda: farm.pick(w, types=["blender"]))
+    # Higher-priority work it may not take: paused jobs, another tag's jobs, other task types,
+    # and tasks waiting for a dependency.
+    _queue_jobs(farm, 500, status="paused")
+    _queue_jobs(farm, 500, tag=gpu)
+    for _ in range(500):
+        farm.job(priority=90, tasks=[("v", "ffmpeg", 50)])
+    for _ in range(500):
+        _, (a, b) = farm.job(priority=90, tasks=[("a", "misc", 50), ("b", "blender", 50)])
+        task_db.insert_dependencies(farm.conn, [(b, a)])
+    assert farm.pick(w, types=["blender"]) == mine
+    big = _vm_steps(farm.conn, lambda: farm.pick(w, types=["blender"]))
+    assert big <= small + 2, (small, big)
+
+
+def test_job_changes_reach_the_index(farm):
+    w = farm.worker()
+    gpu = farm.tag("gpu")
+    j1, (t1,) = farm.job(priority=50)
+    j2, (t2,) = farm.job(priority=50)
+    assert farm.pick(w) == t1
+    job_db.set_priority(farm.conn, j2, 60)
+    assert farm.pick(w) == t2
+    job_db.set_status(farm.conn, j2, "paused", "")
+    assert farm.pick(w) == t1
+    job_db.set_status(farm.conn, j2, "queued", "")
+    assert farm.pick(w) == t2
+    job_db.set_worker_tag(farm.conn, j2, gpu)
+    assert farm.pick(w) == t1
+    job_db.request_deletion(farm.conn, j1)
+    assert farm.pick(w) is None
+    farm.conn.execute("DELETE FROM worker_tags WHERE id = ?", (gpu,))  # the job loses its tag
+    assert farm.pick(w) == t2
+
+
+def test_requeued_task_takes_its_jobs_current_values(farm):
+    w = farm.worker()
+    j1, (a,) = farm.job(priority=50)
+    _, (b,) = farm.job(priority=60)
+    farm.status(a, "active")
+    job_db.set_priority(farm.conn, j1, 90)  # changed while the task was not runnable
+    farm.status(a, "queued")
+    assert farm.pick(w) == a
+
+
+def test_dependency_requeued_blocks_its_dependents_again(farm):
+    w = farm.worker()
+    _, (first, second) = farm.job(tasks=[("first", "blender", 40), ("second", "blender", 90)])
+    task_db.insert_dependencies(farm.conn, [(second, first)])
+    farm.status(first, "completed")
+    assert farm.pick(w) == second
+    farm.status(first, "queued")
+    assert farm.pick(w) == first
+
+
+def test_job_counts_are_kept_as_statuses_change(farm):
+    import random
+
+    rng = random.Random(7)
+    jid, ids = farm.job(tasks=[(f"t{i}", "blender", 50) for i in range(200)])
+    statuses = ["queued", "active", "completed", "failed", "soft-failed", "canceled", "paused"]
+    for _ in range(1000):
+        farm.status(rng.choice(ids), rng.choice(statuses))
+    task_db.mass_set_status(farm.conn, ids[:50], "queued", "")
+    recounted = dict(farm.conn.execute(
+        "SELECT status, COUNT(*) FROM tasks WHERE job_id = ? GROUP BY status", (jid,)).fetchall())
+    assert dict(job_db.task_status_counts(farm.conn, jid)) == recounted

@@ -128,6 +128,22 @@ def test_ffmpeg_windows_writes_a_concat_index(tmp_path):
         f"file '{tmp_path}/it'\\''s.png'", "duration 0.040000"]
 
 
+@pytest.mark.parametrize("platform", ["windows", "linux"])
+def test_ffmpeg_refuses_file_names_with_line_breaks(tmp_path, platform):
+    """A newline in a frame's name would inject a line into the concat file (Windows)."""
+    evil = str(tmp_path / "0001.png'\nfile '/etc/passwd") if platform == "windows" else ""
+    files = [str(tmp_path / "0000.png")] + ([evil] if evil else [])
+    params = {"exe": "f", "fps": 24, "inputGlob": str(tmp_path / "*.png"), "outputFile": "o.mp4"}
+    if platform == "windows":
+        with pytest.raises(CommandError, match="file name .* contains a line break"):
+            plan(params, platform, lambda: None, glob=lambda _p: files)
+    for key in ("inputGlob", "outputFile"):
+        for brk in ("\n", "\r"):
+            bad = {**params, key: params[key] + brk + "x"}
+            with pytest.raises(CommandError, match=f"{key} .* contains a line break"):
+                plan(bad, platform, lambda: None, glob=lambda _p: files)
+
+
 @pytest.mark.parametrize("params, message", [
     ({"fps": 24, "inputGlob": "a", "outputFile": "b"}, 'mandatory parameter "exe" is missing'),
     ({"exe": "f", "inputGlob": "a", "outputFile": "b"}, 'mandatory parameter "fps" is missing'),

@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from flamenco_pkg.worker.states import (NO_TASK_S, RETRY_S, KeepRunning, Next, Reaction, Run, after_fetch,
-                                        after_may_i_run, jitter, react)
+from flamenco_pkg.worker.states import (HELD_MIN_S, NO_TASK_S, RETRY_S, WAIT_READ_MARGIN_S, FetchOutcome,
+                                        KeepRunning, Next, Reaction, Run, after_fetch, after_may_i_run, backs_off_after_task,
+                                        jitter, react, task_request_timeout)
 
 
 @pytest.mark.parametrize("requested, reaction", [
@@ -39,6 +40,34 @@ def test_statuses_a_worker_cannot_be_in_mean_asleep_with_a_warning(odd):
 def test_after_fetch(code, next_, wait):
     outcome = after_fetch(code)
     assert (outcome.next, outcome.wait_s) == (next_, wait)
+
+
+@pytest.mark.parametrize("held_s, wait", [
+    (0.0, NO_TASK_S), (0.05, NO_TASK_S), (HELD_MIN_S - 0.01, NO_TASK_S),  # not held: upstream Manager
+    (HELD_MIN_S, 0.0), (25.0, 0.0),                                       # held: ask again at once
+])
+def test_a_204_backs_off_only_when_it_was_not_held(held_s, wait):
+    assert after_fetch(204, held_s) == FetchOutcome(Next.WAIT, wait)
+
+
+def test_holding_does_not_change_the_other_answers():
+    for code in (200, 423, 403, 409, 503, None):
+        assert after_fetch(code, 30.0) == after_fetch(code)
+
+
+@pytest.mark.parametrize("outcome, delivered, backs_off", [
+    ("completed", True, False), ("canceled", True, False),
+    ("failed", True, True), ("abandoned", True, True),
+    ("completed", False, True),  # the result waits in the offline buffer: the Manager would hand it out again
+])
+def test_back_off_after_a_task(outcome, delivered, backs_off):
+    assert backs_off_after_task(outcome, delivered) is backs_off
+
+
+def test_a_held_request_reads_longer_than_the_wait():
+    assert task_request_timeout(25, (10.0, 120.0)) == (10.0, 120.0)
+    connect, read = task_request_timeout(300, (10.0, 120.0))
+    assert connect == 10.0 and read == 300 + WAIT_READ_MARGIN_S
 
 
 def test_jitter_stays_within_ten_percent_and_varies():

@@ -10,6 +10,7 @@ from the Python name. The same code reads the file and the JSON body of
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import logging
 import os
@@ -132,7 +133,7 @@ class ShamanConfig:
 
 @dataclass
 class MQTTClientConfig:
-    """Optional forwarding of Manager events to an MQTT broker."""
+    """MQTT broker settings, read and kept like upstream's; this Manager does not publish to MQTT yet."""
 
     enabled: bool = False
     broker: str = ""
@@ -205,6 +206,12 @@ class Config:
     blocklist_threshold: int = 3
     task_fail_after_softfail_count: int = 3
     mqtt: MQTTConfig = field(default_factory=MQTTConfig)
+    # Ours (security): peers whose X-Forwarded-For / X-Real-IP / X-Forwarded-Host
+    # are believed (addresses or networks like 10.0.0.0/8); nobody's by default.
+    trusted_proxies: list[str] = field(default_factory=list)
+    # Ours (security): web origins besides the Manager's own address whose pages
+    # may open the live-update (Socket.IO) connection, like https://farm.example.
+    allowed_origins: list[str] = field(default_factory=list)
     variables: dict[str, Variable] = field(default_factory=default_variables)
 
     @property
@@ -216,6 +223,7 @@ class Config:
 # ---------------------------------------------------------------------------
 # Helpers used by the rest of the Manager.
 
+_ORIGIN_RE = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z._-]+)(:[0-9]{1,5})?$")
 _LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Za-z:.%_-]+\]|[0-9A-Za-z._-]*):(?P<port>[0-9]{1,5})$")
 
 
@@ -340,6 +348,14 @@ class _Reader:
                 pass
         raise self.error(where, f"{_show(raw)} is not a duration like {DURATION_EXAMPLES}")
 
+    def text_list(self, raw: Any, where: str) -> list[str]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            raise self.error(where, f"expected a list, got {_show(raw)}")
+        items = [self.text(item, f"{where}[{i}]").strip() for i, item in enumerate(raw)]
+        return [item for item in items if item]
+
     def mapping(self, raw: Any, where: str) -> Mapping:
         if raw is None:
             return {}
@@ -374,6 +390,8 @@ class _Reader:
                 setattr(obj, f.name, self.integer(value, here))
             elif kind is timedelta:
                 setattr(obj, f.name, self.duration(value, here))
+            elif kind == list[str]:
+                setattr(obj, f.name, self.text_list(value, here))
             else:  # pragma: no cover - a field type this reader was not taught
                 raise TypeError(f"unsupported config field type {kind!r} for {here}")
 
@@ -441,6 +459,31 @@ class _Reader:
         return VariableValue(value=value, platforms=unique, audience=audience)
 
 
+# Every threshold and duration the farm runs on, with what it does, so a value
+# that would break the farm (a 0 worker_timeout puts every Worker in error on
+# every check) is refused at load and in PUT /configuration/file, naming the key.
+_THRESHOLDS = (
+    ("blocklist_threshold", "failures of one task type by one Worker on one job before it is blocklisted"),
+    ("task_fail_after_softfail_count", "Workers that may fail a task before it fails for good"),
+)
+_DURATIONS = (
+    ("database_check_period", lambda c: c.database_check_period, "check only at start-up",
+     "it is how often the database is checked"),
+    ("task_timeout", lambda c: c.task_timeout, "",
+     "it is how long an active task may go without news from its Worker before it fails"),
+    ("worker_timeout", lambda c: c.worker_timeout, "",
+     "it is how long a Worker may stay silent before it is put in error"),
+    ("timeout_check_interval", lambda c: c.timeout_check_interval, "",
+     "it is how often task and Worker timeouts are checked"),
+    ("sleep_check_interval", lambda c: c.sleep_check_interval, "",
+     "it is how often sleep schedules are checked"),
+    ("shaman.garbageCollect.period", lambda c: c.shaman.garbage_collect.period, "no garbage collection",
+     "it is how often Shaman's file store is swept"),
+    ("shaman.garbageCollect.maxAge", lambda c: c.shaman.garbage_collect.max_age, "",
+     "stored files unused for this long are removed, so 0 would remove files of jobs being submitted"),
+)
+
+
 def _check(cfg: Config, reader: _Reader) -> None:
     """Rules that single fields cannot express by their type alone."""
     if cfg.meta.version != CONFIG_VERSION:
@@ -454,21 +497,30 @@ def _check(cfg: Config, reader: _Reader) -> None:
     if _split_listen(cfg.listen.strip()) is None:
         raise reader.error("listen", f"{_show(cfg.listen)} is not an address like :8080 or 192.168.0.5:8080")
     cfg.listen = cfg.listen.strip()
-    for name in ("blocklist_threshold", "task_fail_after_softfail_count"):
-        if getattr(cfg, name) < 0:
-            raise reader.error(name, f"{getattr(cfg, name)} is negative; use 0 or more")
-    durations = {
-        "database_check_period": cfg.database_check_period,
-        "task_timeout": cfg.task_timeout,
-        "worker_timeout": cfg.worker_timeout,
-        "timeout_check_interval": cfg.timeout_check_interval,
-        "sleep_check_interval": cfg.sleep_check_interval,
-        "shaman.garbageCollect.period": cfg.shaman.garbage_collect.period,
-        "shaman.garbageCollect.maxAge": cfg.shaman.garbage_collect.max_age,
-    }
-    for name, value in durations.items():
-        if value < timedelta(0):
-            raise reader.error(name, f"{format_duration(value)} is negative; use 0 or a positive duration")
+    for name, purpose in _THRESHOLDS:
+        value = getattr(cfg, name)
+        if value < 1:
+            raise reader.error(name, f"{value} is not allowed: use 1 or more ({purpose})")
+    for name, get, zero_means, purpose in _DURATIONS:
+        value = get(cfg)
+        if value > timedelta(0):
+            continue
+        if value == timedelta(0) and zero_means:
+            continue
+        allowed = f"0 ({zero_means}) or a positive duration" if zero_means else "a positive duration"
+        raise reader.error(name, f"{format_duration(value)} is not allowed: use {allowed}; {purpose}")
+
+    for index, proxy in enumerate(cfg.trusted_proxies):
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise reader.error(f"trusted_proxies[{index}]", f"{_show(proxy)} is not an IP address or network "
+                               "like 127.0.0.1 or 10.0.0.0/8") from None
+    for index, origin in enumerate(cfg.allowed_origins):
+        if not _ORIGIN_RE.match(origin):
+            raise reader.error(f"allowed_origins[{index}]", f"{_show(origin)} is not a web origin like "
+                               "https://farm.example or http://192.168.0.5:8080 (scheme, host, optional port)")
+    cfg.allowed_origins = [origin.lower() for origin in cfg.allowed_origins]
 
     if cfg.shared_storage_path:
         if cfg.shared_storage_path.startswith("\\\\"):
@@ -480,6 +532,10 @@ def _check(cfg: Config, reader: _Reader) -> None:
         else:
             # Upstream makes the path absolute (relative to the working directory).
             cfg.shared_storage_path = os.path.abspath(cfg.shared_storage_path)
+
+    if cfg.mqtt.client.enabled:
+        log.warning("%s: mqtt.client.enabled is on, but this Manager does not publish to MQTT yet; "
+                    "the setting is only kept for a later version", reader.source)
 
     for implicit in IMPLICIT_VARIABLES:
         if implicit in cfg.variables:

@@ -27,8 +27,9 @@ from ..variables import Variables
 log = logging.getLogger("flamenco.setup")
 
 # Settings the Manager only reads at start-up (changes are saved, and used after a restart).
+# (`mqtt` is only stored: nothing publishes to MQTT yet.)
 RESTART_KEYS = ("listen", "database", "database_check_period", "local_manager_storage_path",
-                "autodiscoverable", "mqtt")
+                "autodiscoverable")
 # Settings naming paths on the Manager's machine: a new value may not climb with `..`.
 PATH_KEYS = ("database", "local_manager_storage_path", "shared_storage_path")
 

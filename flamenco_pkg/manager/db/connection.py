@@ -1,9 +1,15 @@
 """The Manager's SQLite database: opening, checking, migrating, transactions.
 
-One connection serves the whole process. Every transaction takes a process
-lock and `BEGIN IMMEDIATE`, so writes never interleave and a half-done
+One writer connection serves every write. Each write transaction takes a
+process lock and `BEGIN IMMEDIATE`, so writes never interleave and a half-done
 request rolls back as a whole. Under gevent the lock is gevent's (the Manager
-monkey-patches threading), and SQLite calls themselves never yield.
+monkey-patches threading), and SQLite calls on the writer never yield.
+
+Reads that can be long (the web UI's lists and detail pages, the periodic
+integrity check) run on read-only connections in gevent's native thread pool
+instead: WAL lets them read a committed snapshot while the writer goes on,
+and SQLite releases the GIL while it works, so the event loop keeps serving
+Workers meanwhile. A read that belongs to a write stays on the writer.
 """
 
 from __future__ import annotations
@@ -12,12 +18,22 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
+
+import gevent
+import gevent.queue
+
+T = TypeVar("T")
 
 log = logging.getLogger("flamenco.db")
+
+
+def _is_full(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 class DatabaseError(Exception):
@@ -49,13 +65,51 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-class Database:
-    """A single SQLite connection with WAL, foreign keys and serialised transactions."""
+READERS = 4  # read-only connections; each busy one occupies a thread of gevent's pool
 
-    def __init__(self, path: Path | str) -> None:
+
+def check_database(conn: sqlite3.Connection, path: str) -> None:
+    """Raise DatabaseError when SQLite finds damage or dangling references (one snapshot)."""
+    try:
+        conn.execute("BEGIN")
+        try:
+            problems = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+            broken = conn.execute("PRAGMA foreign_key_check").fetchall() if problems == ["ok"] else []
+        finally:
+            conn.execute("COMMIT")
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"database {path} is not a usable SQLite file: {exc}") from exc
+    if problems != ["ok"]:
+        raise DatabaseError(f"database {path} failed its integrity check: {problems[:5]}")
+    if broken:
+        raise DatabaseError(f"database {path} has {len(broken)} rows pointing at missing rows")
+
+
+def _in_read_tx(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple) -> T:
+    """Runs in a pool thread: one snapshot for everything `fn` reads."""
+    conn.execute("BEGIN")
+    try:
+        result = fn(conn, *args)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+class Database:
+    """One writer connection with serialised transactions, and a pool of read-only ones."""
+
+    def __init__(self, path: Path | str, *, readers: int = READERS) -> None:
         self.path = str(path)
+        # Called with the SQLite error when a write fails for lack of space; returns the error to raise.
+        self.on_full: Callable[[BaseException], BaseException] | None = None
         self._lock = threading.RLock()
         self._depth = 0
+        self._tx_owner: Any = None  # the greenlet inside tx(), to refuse its reads on the pool
+        self._readers_max = max(1, readers)
+        self._readers_open = 0
+        self._idle_readers: gevent.queue.Queue = gevent.queue.Queue()
         try:
             self.conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=20.0
@@ -66,22 +120,9 @@ class Database:
         self.conn.execute("PRAGMA busy_timeout = 20000")
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
-        self._check_integrity()
+        check_database(self.conn, self.path)
         self._migrate()
         self.conn.execute("PRAGMA foreign_keys = ON")
-
-    def _check_integrity(self) -> None:
-        try:
-            problems = [r[0] for r in self.conn.execute("PRAGMA integrity_check")]
-        except sqlite3.DatabaseError as exc:
-            raise DatabaseError(f"database {self.path} is not a usable SQLite file: {exc}") from exc
-        if problems != ["ok"]:
-            raise DatabaseError(f"database {self.path} failed its integrity check: {problems[:5]}")
-        broken = self.conn.execute("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            raise DatabaseError(
-                f"database {self.path} has {len(broken)} rows pointing at missing rows"
-            )
 
     def _migrate(self) -> None:
         current = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -106,7 +147,12 @@ class Database:
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; nested calls join the outer one."""
+        """One write transaction; nested calls join the outer one.
+
+        Whatever fails, the body or the COMMIT itself (a full disk fails at
+        COMMIT), the transaction is rolled back, so the next one starts clean.
+        A full disk is handed to `on_full`, which gives the error to raise.
+        """
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -117,27 +163,106 @@ class Database:
                 return
             self.conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
+            self._tx_owner = gevent.getcurrent()
             try:
                 yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
                 self.conn.execute("COMMIT")
+            except BaseException as exc:
+                self._rollback()
+                if self.on_full is not None and _is_full(exc):
+                    raise self.on_full(exc) from exc
+                raise
             finally:
                 self._depth = 0
+                self._tx_owner = None
+
+    def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(conn, *args)` in one read transaction on a read-only connection, in a native thread.
+
+        The calling greenlet waits; the event loop does not. `fn` sees the
+        latest commit as of its first statement and runs outside the event
+        loop's thread, so it must be pure: SQL and row conversion only, no
+        logging, no gevent, no Manager state. A greenlet inside `tx()` may
+        not use it: it would not see its own uncommitted writes.
+        """
+        if self._depth and self._tx_owner is gevent.getcurrent():
+            raise RuntimeError("a read inside a write transaction must use that transaction's connection")
+        conn = self._take_reader()
+        result = gevent.get_hub().threadpool.spawn(_in_read_tx, conn, fn, args)
+        try:
+            value = result.get()
+        except BaseException:
+            if result.ready():
+                self._idle_readers.put(conn)
+            else:  # this greenlet was killed; the thread still uses the connection
+                result.rawlink(lambda _done: self._idle_readers.put(conn))
+            raise
+        self._idle_readers.put(conn)
+        return value
+
+    def _take_reader(self) -> sqlite3.Connection:
+        if self._idle_readers.empty() and self._readers_open < self._readers_max:
+            self._readers_open += 1
+            try:
+                return self._open_reader()
+            except BaseException:
+                self._readers_open -= 1
+                raise
+        return self._idle_readers.get()
+
+    def _open_reader(self) -> sqlite3.Connection:
+        uri = Path(self.path).absolute().as_uri() + "?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=20.0)
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open database {self.path} for reading: {exc}") from exc
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def _rollback(self) -> None:
+        if not self.conn.in_transaction:  # SQLite may have rolled back by itself
+            return
+        try:
+            self.conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.error("rolling back a failed transaction failed too: %s", exc)
 
     def check_integrity(self) -> None:
-        """Raise DatabaseError when SQLite finds damage or dangling references."""
-        with self._lock:
-            self._check_integrity()
+        """Raise DatabaseError on damage; checks on a connection of its own in a native thread.
+
+        Neither the writer nor the event loop waits for it, however long the
+        check takes on a big database.
+        """
+        def check() -> None:
+            conn = self._open_reader()
+            try:
+                check_database(conn, self.path)
+            finally:
+                conn.close()
+
+        gevent.get_hub().threadpool.apply(check)
 
     def checkpoint(self) -> bool:
-        """Fold the WAL into the database file; False when readers kept it busy."""
+        """Fold the WAL into the database file; False when readers kept it busy.
+
+        Runs in a native thread while holding the writer (writes wait, the
+        event loop does not), and never waits for readers: with a long read
+        in progress it returns False at once and the caller tries later.
+        """
+        def fold() -> bool:
+            self.conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                busy, _log, _done = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                self.conn.execute("PRAGMA busy_timeout = 20000")
+            return not busy
+
         with self._lock:
-            busy, _log, _done = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        return not busy
+            return gevent.get_hub().threadpool.apply(fold)
 
     def close(self) -> None:
         with self._lock:
+            while not self._idle_readers.empty():
+                self._idle_readers.get().close()
+                self._readers_open -= 1
             self.conn.close()

@@ -2,24 +2,21 @@
 
 Code that changes state records what happened on the transaction's `Changes`;
 the Manager writes the log lines and publishes the events only after the
-transaction commits, so a rolled-back request leaves no trace. Sending events
-over Socket.IO arrives with its own issue; until then subscribers are
-in-process callables.
+transaction commits, so a rolled-back request leaves no trace. Publishing
+only queues: `broker.py` delivers to subscribers (Socket.IO, the farm-status
+loop) from greenlets of their own, so no request waits for a browser.
 """
 
 from __future__ import annotations
 
-import logging
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..serialize import api_time
+from .broker import EventBroker, Subscriber
 
-log = logging.getLogger("flamenco.events")
-
-Subscriber = Callable[[str, str, dict[str, Any]], None]  # (event name, room, payload)
+__all__ = ["Changes", "EventBroker", "Subscriber"]
 
 
 @dataclass
@@ -35,16 +32,6 @@ class Changes:
     def log(self, job_uuid: str, task_uuid: str, text: str, *, timestamp: bool = True) -> None:
         """A task-log line; the Manager's own lines get a timestamp."""
         self.logs.append((job_uuid, task_uuid, text, timestamp))
-
-
-class EventBroker:
-    def __init__(self) -> None:
-        self.subscribers: list[Subscriber] = []
-
-    def publish(self, event: str, room: str, payload: dict[str, Any]) -> None:
-        log.debug("event %s to %s", event, room)
-        for subscriber in self.subscribers:
-            subscriber(event, room, payload)
 
 
 def job_updated(changes: Changes, job: sqlite3.Row, *, previous_status: str | None = None,
@@ -117,8 +104,9 @@ def worker_tag_updated(changes: Changes, tag: dict[str, Any], *, was_deleted: bo
     changes.add("/workertags", "/workertags", payload)
 
 
-def farm_status(changes: Changes, status: str) -> None:
-    changes.add("/status", "/status", {"status": status})
+def farm_status(changes: Changes, report: dict[str, str]) -> None:
+    """The FarmStatusReport: `status`, and `disk_full` (ours) while a disk is full."""
+    changes.add("/status", "/status", dict(report))
 
 
 def lifecycle(changes: Changes, kind: str) -> None:

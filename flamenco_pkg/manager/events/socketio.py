@@ -1,6 +1,7 @@
 """Live updates over Socket.IO: rooms, the `/subscription` protocol, delivery.
 
-Events come from the broker (events.py decides what they are); this module
+Events come from the broker (events/__init__.py decides what they are; the
+broker calls `deliver` from its own greenlet, after the commit); this module
 only delivers them. Every client is in `/lifecycle` and `/status`; the rest
 it subscribes to, as upstream's web app does.
 """
@@ -8,10 +9,13 @@ it subscribes to, as upstream's web app does.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import socketio
 
+from ..config import Config
+from ..http_peer import origin_allowed
 from ..local_storage.paths import UUID_RE
 
 log = logging.getLogger("flamenco.live")
@@ -38,8 +42,38 @@ def rooms_for(kind: str, uuid: str) -> list[str]:
     raise ValueError(f"unknown subscription type {kind!r}")
 
 
-def create_server(broker) -> socketio.Server:
-    sio = socketio.Server(async_mode="gevent", cors_allowed_origins=[], logger=False, engineio_logger=False)
+def plain_http_for_foreign_origins(config: Callable[[], Config]) -> Callable[[Any], bool]:
+    """A gevent-websocket `pre_start_hook`: True (serve as plain HTTP) for a foreign Origin.
+
+    gevent-websocket switches protocols before the app runs; answering such a
+    request as plain HTTP lets the Socket.IO server refuse the handshake with a 400.
+    """
+    def hook(handler: Any) -> bool:
+        cfg = config()
+        environ = handler.environ
+        return not origin_allowed(environ.get("HTTP_ORIGIN"), environ, cfg.trusted_proxies, cfg.allowed_origins)
+
+    return hook
+
+
+def create_server(broker, config: Callable[[], Config]) -> socketio.Server:
+    """The Socket.IO server; `config()` gives the running configuration (it can change)."""
+
+    refused_logged: set[str] = set()
+
+    def allowed(origin: str | None, environ: dict) -> bool:
+        # Browsers send Origin on the handshake: only the Manager's own pages (and
+        # configured extra origins) may read the farm's events. An empty list here
+        # would turn python-engineio's check off altogether.
+        cfg = config()
+        ok = origin_allowed(origin, environ, cfg.trusted_proxies, cfg.allowed_origins)
+        if not ok and origin not in refused_logged and len(refused_logged) < 100:  # once per origin
+            refused_logged.add(origin)
+            log.warning("live-update connection from a page at %s refused: not the Manager's own address "
+                        "nor in allowed_origins", origin)
+        return ok
+
+    sio = socketio.Server(async_mode="gevent", cors_allowed_origins=allowed, logger=False, engineio_logger=False)
 
     @sio.event
     def connect(sid: str, environ: dict, auth: Any = None) -> None:
@@ -64,5 +98,5 @@ def create_server(broker) -> socketio.Server:
     def deliver(event: str, room: str, payload: dict[str, Any]) -> None:
         sio.emit(event, payload, room=room)
 
-    broker.subscribers.append(deliver)
+    broker.subscribe(deliver, name="Socket.IO")
     return sio

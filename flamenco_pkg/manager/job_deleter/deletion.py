@@ -1,7 +1,9 @@
 """Deleting jobs: the request (marks the job) and the work (files, then rows).
 
 Files go first: if removing them fails, the job row stays and a later rescan
-tries again, so nothing is left half-deleted without a record. Rows go in
+tries again, so nothing is left half-deleted without a record. Task logs
+appended after the files went are dropped (`TaskLogs.remove_job`), so no
+orphan folder appears between removing the files and the rows. Rows go in
 batches, each a short transaction (`db/batching.py`), so Workers are answered
 while a 100k-task job is removed; the job row goes last. A Manager stopped
 half-way finds the job still marked (delete_requested_at) at its next start
@@ -15,9 +17,7 @@ belongs to the submitter, is left alone.
 from __future__ import annotations
 
 import logging
-import shutil
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import gevent.queue
 
@@ -78,11 +78,9 @@ def delete_job(manager: Manager, job_id: int) -> bool:
     shown = job["status"] != "under-construction"
     if shown:
         try:
-            if has_checkout(manager, job["storage_shaman_checkout_id"]):
-                shaman.remove_checkout(manager.config, job["storage_shaman_checkout_id"])
-            job_dir = storage.inside(manager.task_logs.root, storage.job_dir_rel(job["uuid"]))
-            _remove_tree(job_dir, keep=manager.task_logs.root)
-        except (OSError, storage.UnsafePath, shaman.SpecError) as exc:
+            _remove_checkout(manager, job)
+            manager.task_logs.remove_job(job["uuid"])
+        except (OSError, storage.UnsafePath) as exc:
             log.error("cannot remove the files of job %s, will retry later: %s", job["uuid"], exc)
             return False
     sizer = BatchSizer()
@@ -96,13 +94,19 @@ def delete_job(manager: Manager, job_id: int) -> bool:
     return True
 
 
-def _remove_tree(path: Path, keep: Path) -> None:
-    """Remove `path`, then its parent if that is now empty and not `keep` itself."""
-    if path.exists():
-        shutil.rmtree(path)
-    parent = path.parent
-    if parent != keep.resolve() and parent.exists() and not any(parent.iterdir()):
-        parent.rmdir()
+def _remove_checkout(manager: Manager, job) -> None:
+    """Remove the job's Shaman checkout, if it has one; OSError when that fails.
+
+    A checkout ID that is not a valid checkout path (stored before submissions
+    checked it) cannot name a checkout Shaman made, so there is nothing to remove.
+    """
+    checkout_id = job["storage_shaman_checkout_id"]
+    if not has_checkout(manager, checkout_id):
+        return
+    try:
+        shaman.remove_checkout(manager.config, checkout_id)
+    except shaman.SpecError as exc:
+        log.warning("job %s: not removing a Shaman checkout, its checkout ID is not valid: %s", job["uuid"], exc)
 
 
 def pending(manager: Manager) -> list[int]:

@@ -7,6 +7,7 @@ import logging
 import gevent
 import gevent.queue
 
+from ..disk_full import DiskFull
 from .deletion import delete_job, pending
 
 log = logging.getLogger("flamenco.jobdeleter")
@@ -35,6 +36,8 @@ def _delete(manager, job_id: int, failed_recently: set[int]) -> None:
     try:
         if not delete_job(manager, job_id):
             failed_recently.add(job_id)
+    except DiskFull:
+        failed_recently.add(job_id)  # the disk watch has said so once; the rescan retries
     except Exception:  # noqa: BLE001 — the loop must survive one bad job
         log.exception("deleting job %d failed", job_id)
         failed_recently.add(job_id)

@@ -6,6 +6,7 @@ import logging
 
 import gevent
 
+from ..disk_full import DiskFull
 from . import previews as last_rendered
 
 log = logging.getLogger("flamenco.lastrendered")
@@ -22,6 +23,8 @@ def run(manager) -> None:
         upload = queue.get()
         try:
             last_rendered.process(manager, upload, run=_in_thread)
+        except DiskFull:
+            pass  # the disk watch has said so once
         except Exception:  # noqa: BLE001 — one bad image must not stop the previews
             log.exception("processing the image of task %s failed", upload.task_uuid)
 

@@ -26,6 +26,7 @@ import gevent.queue
 from PIL import Image, UnidentifiedImageError
 
 from .. import events
+from ..disk_full import is_disk_full
 from ..local_storage import paths as storage
 from ..db import last_rendered as last_rendered_db
 
@@ -196,7 +197,10 @@ def process(manager: Any, upload: Upload, run: Runner = _direct) -> bool:
                     upload.worker_name, upload.task_uuid, exc)
         return False
     except OSError as exc:
-        log.error("cannot write the thumbnails of job %s in %s: %s", upload.job_uuid, folder, exc)
+        if is_disk_full(exc):
+            manager.disk.full(folder, "last-rendered images")  # warns once
+        else:
+            log.error("cannot write the thumbnails of job %s in %s: %s", upload.job_uuid, folder, exc)
         return False
     with manager.change() as (conn, changes):
         job_id = last_rendered_db.job_id_for_uuid(conn, upload.job_uuid)

@@ -2,47 +2,111 @@
 
 Lines the Manager writes itself start with an RFC 3339 local timestamp.
 `tail` returns the last 2 KiB, starting at a line boundary when it cuts.
+
+Writes to one job's folder are serialised by a lock picked by the job's UUID
+from a fixed set (so the locks do not grow with the number of tasks), and
+`remove_job` takes the same lock: once a job's folder is removed, a late
+append for it is dropped instead of creating the folder again.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
 import threading
+import zlib
+from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 
 from . import paths as storage
 
+log = logging.getLogger("flamenco.tasklogs")
+
 TAIL_BYTES = 2048
+LOCK_COUNT = 64
+# Removed jobs remembered to drop late appends; far more than can be in flight.
+REMEMBERED_REMOVALS = 10_000
+
+
+def _append_whole(path: Path, data: bytes) -> None:
+    """Append all of `data` or nothing: a failed write (a full disk) is cut off again."""
+    with open(path, "ab", buffering=0) as fh:
+        start = fh.seek(0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[fh.write(view):]
+        except OSError:
+            fh.truncate(start)
+            raise
 
 
 class TaskLogs:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self._locks = tuple(threading.Lock() for _ in range(LOCK_COUNT))
+        self._removed: OrderedDict[str, None] = OrderedDict()
+        self._job_dirs: dict[str, Path] = {}  # job UUID -> its resolved folder
 
     def path(self, job_uuid: str, task_uuid: str) -> Path:
-        return storage.inside(self.root, storage.task_log_rel(job_uuid, task_uuid))
+        # UUIDs are checked by task_log_rel, so the name cannot climb out; the job's
+        # folder is resolved once (a symlink planted there is still caught).
+        job_dir = self._job_dirs.get(job_uuid)
+        if job_dir is None:
+            job_dir = storage.inside(self.root, storage.job_dir_rel(job_uuid))
+            if len(self._job_dirs) >= REMEMBERED_REMOVALS:
+                self._job_dirs.clear()
+            self._job_dirs[job_uuid] = job_dir
+        return job_dir / f"task-{storage.check_uuid(task_uuid)}.txt"
 
     def url(self, job_uuid: str, task_uuid: str) -> str:
         return "/job-files/" + storage.task_log_rel(job_uuid, task_uuid)
 
-    def _lock(self, task_uuid: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(task_uuid, threading.Lock())
+    def _lock(self, job_uuid: str) -> threading.Lock:
+        return self._locks[zlib.crc32(job_uuid.encode()) % LOCK_COUNT]
 
     def append(self, job_uuid: str, task_uuid: str, text: str) -> str:
-        """Append text (newline-terminated); returns what was written, '' if nothing."""
+        """Append text (newline-terminated); returns what was written, '' if nothing.
+
+        Nothing is written for a job whose folder `remove_job` removed.
+        """
         if not text:
             return ""
         if not text.endswith("\n"):
             text += "\n"
         path = self.path(job_uuid, task_uuid)
-        with self._lock(task_uuid):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "a", encoding="utf-8") as fh:
-                fh.write(text)
+        with self._lock(job_uuid):
+            if job_uuid in self._removed:
+                log.debug("task %s: log lines dropped, its job %s is deleted", task_uuid, job_uuid)
+                return ""
+            try:
+                _append_whole(path, text.encode("utf-8"))
+            except FileNotFoundError:  # the job's first line
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _append_whole(path, text.encode("utf-8"))
         return text
+
+    def remove_job(self, job_uuid: str) -> None:
+        """Remove the job's folder (and `job-XXXX` when empty) for good; OSError when that fails.
+
+        From here on appends for the job are dropped, so no folder comes back.
+        """
+        job_dir = self.path_of_job(job_uuid)
+        with self._lock(job_uuid):
+            self._removed[job_uuid] = None
+            self._job_dirs.pop(job_uuid, None)
+            while len(self._removed) > REMEMBERED_REMOVALS:
+                self._removed.popitem(last=False)
+            if job_dir.exists():
+                shutil.rmtree(job_dir)
+            parent = job_dir.parent
+            if parent != self.root.resolve() and parent.exists() and not any(parent.iterdir()):
+                parent.rmdir()
+
+    def path_of_job(self, job_uuid: str) -> Path:
+        return storage.inside(self.root, storage.job_dir_rel(job_uuid))
 
     @staticmethod
     def timestamped(text: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from ..disk_full import loop as disk_full_loop
 from ..job_deleter import loop as job_deleter_loop
 from ..last_rendered import loop as last_rendered_loop
 from ..shaman import gc_loop as shaman_gc_loop
@@ -19,7 +20,7 @@ from . import farm_status, integrity_check, ssdp, wal_checkpoint
 
 log = logging.getLogger("flamenco.loops")
 
-LOOPS = (farm_status, integrity_check, job_deleter_loop, last_rendered_loop, shaman_gc_loop, sleep_loop,
+LOOPS = (disk_full_loop, farm_status, integrity_check, job_deleter_loop, last_rendered_loop, shaman_gc_loop, sleep_loop,
          ssdp, timeout_loop, wal_checkpoint)
 
 

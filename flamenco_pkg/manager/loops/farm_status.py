@@ -1,4 +1,5 @@
-"""Broadcasts the farm status when it changes (checked every 30 s and after status events)."""
+"""Broadcasts the farm status when it changes (checked every 30 s, after status events, and when a disk
+fills up or has room again)."""
 
 from __future__ import annotations
 
@@ -16,17 +17,18 @@ INTERVAL_SECONDS = 30.0
 
 
 def run(manager, poke: gevent.event.Event) -> None:
-    last = "starting"
+    last = {"status": "starting"}
     gevent.sleep(1)
     while True:
         try:
-            status = manager.farm_status()
-            if status != last:
-                log.info("farm status: %s", status)
+            report = manager.farm_status_report()
+            if report != last:
+                if report["status"] != last["status"]:
+                    log.info("farm status: %s", report["status"])
                 changes = Changes()
-                events.farm_status(changes, status)
+                events.farm_status(changes, report)
                 manager.publish(changes)
-                last = status
+                last = report
         except Exception:  # noqa: BLE001
             log.exception("farm status check failed")
         poke.clear()
@@ -40,5 +42,6 @@ def start(manager) -> gevent.Greenlet:
         if event in ("/jobs", "/workers") and "previous_status" in payload:
             poke.set()
 
-    manager.broker.subscribers.append(on_event)
+    manager.broker.subscribe(on_event, name="the farm status loop")
+    manager.disk.on_change.append(poke.set)
     return gevent.spawn(run, manager, poke)

@@ -6,6 +6,8 @@ import logging
 
 import gevent
 
+from ..disk_full import is_disk_full
+
 log = logging.getLogger("flamenco.db")
 
 INTERVAL_SECONDS = 15 * 60
@@ -18,8 +20,11 @@ def run(manager) -> None:
         try:
             if not manager.db.checkpoint():
                 wait = BUSY_RETRY_SECONDS
-        except Exception:  # noqa: BLE001 — upkeep must not end the loop
-            log.exception("WAL checkpoint failed")
+        except Exception as exc:  # noqa: BLE001 — upkeep must not end the loop
+            if is_disk_full(exc):
+                manager.disk.full(manager.db.path, "database")  # warns once
+            else:
+                log.exception("WAL checkpoint failed")
         gevent.sleep(wait)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,8 @@ class ApiRequest:
     headers: Any
     remote_addr: str
     worker: Any = None  # the authenticated worker row, for the worker tag
+    # watch_hangup(callback) -> stop: calls back when the client hangs up (for held requests)
+    watch_hangup: Callable[[Callable[[], None]], Callable[[], None]] = lambda _callback: lambda: None
 
 
 NO_CONTENT = Reply(204)
@@ -45,9 +48,35 @@ def read_body(body: Any, limit: int) -> bytes:
     return data
 
 
+def encode_json(body: Any) -> bytes:
+    """A JSON body as sent; pure, so big lists can be encoded in a read thread (see `Database.read`)."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def encode_json_list(key: str, items: Iterable[Any], convert: Callable[[Any], Any], batch: int = 500) -> bytes:
+    """`encode_json({key: [convert(item) for item in items]})`, built a batch at a time.
+
+    For big lists in read threads: json's C encoder keeps the GIL for as long
+    as one call runs, so one call over 100,000 rows would hold up the event
+    loop for a second; between batches it gets its turn. Only one batch of
+    rows and dicts is alive at a time, which keeps garbage collection short.
+    """
+    parts: list[bytes] = []
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(convert(item))
+        if len(chunk) >= batch:
+            parts.append(encode_json(chunk)[1:-1])
+            chunk = []
+    if chunk:
+        parts.append(encode_json(chunk)[1:-1])
+    return b"{" + encode_json(key) + b":[" + b",".join(parts) + b"]}"
+
+
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> bottle.HTTPResponse:
-    resp = bottle.HTTPResponse(json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-                               status=status, headers=headers or {})
+    """`body` is encoded here, unless it is bytes from `encode_json` already."""
+    data = body if isinstance(body, bytes) else encode_json(body)
+    resp = bottle.HTTPResponse(data, status=status, headers=headers or {})
     resp.content_type = "application/json"
     return resp
 

@@ -18,6 +18,16 @@ from .common import NO_CONTENT, ManagerError, ApiRequest, Reply
 log = logging.getLogger("flamenco.setup")
 
 
+def _body(r: ApiRequest, example: str) -> dict[str, Any]:
+    """The JSON body; upstream's spec leaves it optional, but these operations cannot work without it."""
+    if r.body is None:
+        raise ManagerError(400, f"request body is missing: send a JSON object like {example}")
+    return r.body
+
+
+PATH_EXAMPLE = '{"path": "/some/path"}'
+
+
 def get_configuration_file(m: Manager, r: ApiRequest) -> dict[str, Any]:
     """The running configuration in the file's shape, with the MQTT password masked."""
     return redacted_config_dict(m.config)
@@ -36,7 +46,8 @@ def update_configuration_file(m: Manager, r: ApiRequest) -> Reply:
 
 def check_shared_storage_path(m: Manager, r: ApiRequest) -> dict[str, Any]:
     try:
-        result = setup_assistant.check_shared_storage(r.body["path"], setup_assistant.manager_dirs(m))
+        path = _body(r, PATH_EXAMPLE)["path"]
+        result = setup_assistant.check_shared_storage(path, setup_assistant.manager_dirs(m))
     except PathRefused as exc:
         raise ManagerError(400, f"path: {exc}") from None
     return result.to_api()
@@ -48,14 +59,15 @@ def find_blender_exe_path(m: Manager, r: ApiRequest) -> list[dict[str, Any]]:
 
 def check_blender_exe_path(m: Manager, r: ApiRequest) -> dict[str, Any]:
     try:
-        return blender_check.check_blender(r.body["path"]).to_api()
+        return blender_check.check_blender(_body(r, PATH_EXAMPLE)["path"]).to_api()
     except PathRefused as exc:
         raise ManagerError(400, f"path: {exc}") from None
 
 
 def save_setup_assistant_config(m: Manager, r: ApiRequest) -> Reply:
     try:
-        setup_assistant.run_setup_assistant(m, r.body)
+        body = _body(r, '{"storageLocation": "/some/path", "blenderExecutable": {...}}')
+        setup_assistant.run_setup_assistant(m, body)
     except (PathRefused, setup_assistant.SetupError, ConfigError) as exc:
         raise ManagerError(400, str(exc)) from None
     except OSError as exc:

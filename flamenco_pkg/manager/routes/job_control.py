@@ -57,10 +57,13 @@ def set_job_tag(m: Manager, r: ApiRequest) -> Reply:
     return NO_CONTENT
 
 
+def _blocklist(conn, job_uuid: str) -> list:
+    job = job_db.fetch_by_uuid(conn, job_uuid)
+    return job_db.blocklist(conn, job["id"]) if job else []
+
+
 def fetch_job_blocklist(m: Manager, r: ApiRequest) -> Reply:
-    with m.db.tx() as conn:
-        job = job_db.fetch_by_uuid(conn, r.path["job_id"])
-        rows = job_db.blocklist(conn, job["id"]) if job else []
+    rows = m.db.read(_blocklist, r.path["job_id"])
     entries = [{"worker_id": row["worker_uuid"], "worker_name": row["worker_name"], "task_type": row["task_type"]}
                for row in rows]
     return Reply(200, entries)
@@ -85,8 +88,7 @@ def delete_job(m: Manager, r: ApiRequest) -> Reply:
 
 
 def delete_job_what_would_it_do(m: Manager, r: ApiRequest) -> dict[str, Any]:
-    with m.db.tx() as conn:
-        job = _job(conn, r.path["job_id"])
+    job = m.db.read(_job, r.path["job_id"])
     return {"shaman_checkout": job_deletion.has_checkout(m, job["storage_shaman_checkout_id"])}
 
 

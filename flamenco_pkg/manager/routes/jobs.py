@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from .. import serialize, submission
@@ -9,7 +10,7 @@ from ..context import Manager
 from ..db import jobs as job_db
 from ..db import tasks as task_db
 from ..job_types import JobTypeError
-from .common import NO_CONTENT, ManagerError, ApiRequest, Reply
+from .common import NO_CONTENT, ManagerError, ApiRequest, Reply, encode_json_list
 
 
 def get_job_types(m: Manager, r: ApiRequest) -> dict[str, Any]:
@@ -32,31 +33,42 @@ def submit_job_check(m: Manager, r: ApiRequest) -> Reply:
     return NO_CONTENT
 
 
-def fetch_jobs(m: Manager, r: ApiRequest) -> dict[str, Any]:
-    with m.db.tx() as conn:
-        rows = job_db.fetch_all(conn)
-    return {"jobs": [serialize.job(row) for row in rows]}
+# Reads run in Database.read's threads, row conversion and JSON encoding
+# included, so a list of 100,000 rows does not hold up the Workers' calls.
+
+def _jobs_json(conn: sqlite3.Connection) -> bytes:
+    return encode_json_list("jobs", job_db.fetch_all(conn), serialize.job)
+
+
+def fetch_jobs(m: Manager, r: ApiRequest) -> Reply:
+    return Reply(200, m.db.read(_jobs_json))
 
 
 def fetch_job(m: Manager, r: ApiRequest) -> dict[str, Any]:
-    with m.db.tx() as conn:
-        row = job_db.fetch_by_uuid(conn, r.path["job_id"])
+    row = m.db.read(job_db.fetch_by_uuid, r.path["job_id"])
     if row is None:
         raise ManagerError(404, f"job {r.path['job_id']} does not exist")
     return serialize.job(row)
 
 
-def fetch_job_tasks(m: Manager, r: ApiRequest) -> dict[str, Any]:
-    with m.db.tx() as conn:
-        job = job_db.fetch_by_uuid(conn, r.path["job_id"])
-        rows = task_db.fetch_for_job(conn, job["id"], r.query.get("limit", -1), r.query.get("offset", 0)) if job else []
-    return {"tasks": [serialize.task_summary(row) for row in rows]}
+def _job_tasks_json(conn: sqlite3.Connection, job_uuid: str, limit: int, offset: int) -> bytes:
+    job = job_db.fetch_by_uuid(conn, job_uuid)
+    rows = task_db.iter_for_job(conn, job["id"], limit, offset) if job else []
+    return encode_json_list("tasks", rows, serialize.task_summary)
+
+
+def fetch_job_tasks(m: Manager, r: ApiRequest) -> Reply:
+    return Reply(200, m.db.read(_job_tasks_json, r.path["job_id"], r.query.get("limit", -1),
+                                r.query.get("offset", 0)))
+
+
+def _task_and_failures(conn: sqlite3.Connection, task_uuid: str):
+    row = task_db.fetch_by_uuid(conn, task_uuid)
+    return row, (task_db.failed_by_workers(conn, row["id"]) if row else [])
 
 
 def _task(m: Manager, task_uuid: str):
-    with m.db.tx() as conn:
-        row = task_db.fetch_by_uuid(conn, task_uuid)
-        failed_by = task_db.failed_by_workers(conn, row["id"]) if row else []
+    row, failed_by = m.db.read(_task_and_failures, task_uuid)
     if row is None:
         raise ManagerError(404, f"task {task_uuid} does not exist")
     return row, failed_by

@@ -32,7 +32,7 @@ def get_shared_storage(m: Manager, r: ApiRequest) -> dict[str, Any]:
 
 
 def get_farm_status(m: Manager, r: ApiRequest) -> dict[str, Any]:
-    return {"status": m.farm_status()}
+    return m.farm_status_report()
 
 
 HANDLERS = {

@@ -22,6 +22,8 @@ from flamenco_pkg.api.validation import RequestInvalid, RequestValidator
 
 from .. import shaman
 from ..context import Manager
+from ..disk_full import is_disk_full
+from ..http_peer import client_address
 from .common import ManagerError, ApiRequest, error_response
 
 log = logging.getLogger("flamenco.shaman")
@@ -70,6 +72,8 @@ def checkout(m: Manager, r: ApiRequest) -> dict[str, Any]:
     except shaman.CheckoutError as exc:
         raise ManagerError(exc.status, str(exc)) from None
     except OSError as exc:
+        if is_disk_full(exc):
+            raise m.disk.full(store.layout.checkouts, "Shaman checkouts") from None
         log.error("cannot create checkout %r: %s", r.body["checkoutPath"], exc)
         raise ManagerError(500, f"cannot create the checkout: {exc.strerror or exc}") from None
     return {"checkoutPath": result.path}
@@ -114,7 +118,7 @@ def _upload(m: Manager, validator: RequestValidator, checksum: str, filesize: st
         key = _key(checksum, filesize)
     except ManagerError as exc:
         return error_response(exc.status, exc.message)
-    origin = f" from {req.remote_addr}" + (f" ({name!r})" if name else "")
+    origin = f" from {client_address(req.environ, m.config.trusted_proxies)}" + (f" ({name!r})" if name else "")
     length = req.content_length if req.content_length >= 0 else None  # None: chunked
     try:
         outcome = store.uploads.receive(key, stream if has_body else _Empty(), content_length=length,
@@ -124,6 +128,9 @@ def _upload(m: Manager, validator: RequestValidator, checksum: str, filesize: st
         log.warning("upload of %s%s refused: %s", key.short(), origin, exc)
         return error_response(417, str(exc))
     except OSError as exc:
+        if is_disk_full(exc):
+            full = m.disk.full(store.layout.file_store, "Shaman file store")
+            return error_response(full.status, full.message)
         log.error("upload of %s%s failed: %s", key.short(), origin, exc)
         return error_response(500, f"the Manager could not store the file: {exc.strerror or exc}")
     return bottle.HTTPResponse(status=outcome.value)

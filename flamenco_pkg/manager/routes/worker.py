@@ -6,6 +6,7 @@ import uuid as uuidlib
 from typing import Any
 
 from .. import events, scheduler, serialize
+from ..sleep import scheduler as sleep_scheduler
 from ..state_machine import rules as states
 from ..state_machine import workers as worker_states
 from ..context import Manager
@@ -44,7 +45,8 @@ def sign_on(m: Manager, r: ApiRequest) -> dict[str, Any]:
         after = worker_db.fetch_by_id(conn, worker["id"])
         previous = worker["status"] if worker["status"] != after["status"] else None
         events.worker_updated(changes, after, previous_status=previous)
-    target = states.sign_on_target_status(worker_states.current_request(after), None)
+        verdict = sleep_scheduler.scheduled_status(conn, worker["id"])
+    target = states.sign_on_target_status(worker_states.current_request(after), verdict)
     return {"status_requested": str(target)}
 
 
@@ -75,7 +77,8 @@ def worker_state_changed(m: Manager, r: ApiRequest) -> Reply:
 
 
 def schedule_task(m: Manager, r: ApiRequest) -> dict[str, Any] | Reply | None:
-    result = scheduler.assign_task(m, r.worker["id"])
+    wait = r.headers.get("X-Flamenco-Wait")  # our long-poll addition; validated as an integer by the spec
+    result = scheduler.assign_or_wait(m, r.worker, int(wait) if wait else 0, r.watch_hangup)
     if isinstance(result, scheduler.StatusChangeRequested):
         return Reply(423, {"status_requested": result.status})
     return result

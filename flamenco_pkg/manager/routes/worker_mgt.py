@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import uuid as uuidlib
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from .. import events, serialize
 from ..sleep import schedule as sleep_schedule
-from ..sleep.scheduler import apply_schedule
+from ..sleep.scheduler import apply_schedule, next_check_text
 from ..state_machine import rules as states
 from ..state_machine import workers as worker_states
 from ..context import Manager
 from ..db import tags as tag_db
 from ..db import workers as worker_db
-from ..db.connection import to_db_time
-from .common import NO_CONTENT, ManagerError, ApiRequest, Reply
+from .common import NO_CONTENT, ManagerError, ApiRequest, Reply, encode_json_list
 
 
 def _worker(conn, worker_uuid: str):
@@ -25,17 +24,18 @@ def _worker(conn, worker_uuid: str):
     return worker
 
 
-def fetch_workers(m: Manager, r: ApiRequest) -> dict[str, Any]:
-    with m.db.tx() as conn:
-        rows = worker_db.fetch_all(conn)
-    return {"workers": [serialize.worker_summary(row) for row in rows]}
+def _workers_json(conn) -> bytes:
+    return encode_json_list("workers", worker_db.fetch_all(conn), serialize.worker_summary)
 
 
-def fetch_worker(m: Manager, r: ApiRequest) -> dict[str, Any]:
-    with m.db.tx() as conn:
-        worker = _worker(conn, r.path["worker_id"])
-        task = worker_db.last_task(conn, worker["id"])
-        tags = worker_db.tags(conn, worker["id"])
+def fetch_workers(m: Manager, r: ApiRequest) -> Reply:
+    return Reply(200, m.db.read(_workers_json))
+
+
+def _worker_details(conn, worker_uuid: str) -> dict[str, Any]:
+    worker = _worker(conn, worker_uuid)
+    task = worker_db.last_task(conn, worker["id"])
+    tags = worker_db.tags(conn, worker["id"])
     out = serialize.worker_summary(worker)
     out.update({"ip_address": worker["address"], "platform": worker["platform"],
                 "supported_task_types": worker_db.split_types(worker["supported_task_types"])})
@@ -46,6 +46,10 @@ def fetch_worker(m: Manager, r: ApiRequest) -> dict[str, Any]:
     return out
 
 
+def fetch_worker(m: Manager, r: ApiRequest) -> dict[str, Any]:
+    return m.db.read(_worker_details, r.path["worker_id"])
+
+
 def delete_worker(m: Manager, r: ApiRequest) -> Reply:
     with m.change() as (conn, changes):
         worker = _worker(conn, r.path["worker_id"])
@@ -53,6 +57,7 @@ def delete_worker(m: Manager, r: ApiRequest) -> Reply:
         worker_states.apply(conn, changes, worker, change, f"worker {worker['name']} was deleted")
         worker_db.soft_delete(conn, worker["id"])
         events.worker_updated(changes, worker_db.fetch_by_id(conn, worker["id"]))
+    m.worker_auth.forget(worker["uuid"])
     return NO_CONTENT
 
 
@@ -77,10 +82,13 @@ def set_worker_tags(m: Manager, r: ApiRequest) -> Reply:
     return NO_CONTENT
 
 
+def _schedule(conn, worker_uuid: str):
+    worker = worker_db.fetch_by_uuid(conn, worker_uuid)
+    return worker_db.fetch_schedule(conn, worker["id"]) if worker else None
+
+
 def fetch_sleep_schedule(m: Manager, r: ApiRequest) -> dict[str, Any] | Reply:
-    with m.db.tx() as conn:
-        worker = worker_db.fetch_by_uuid(conn, r.path["worker_id"])
-        row = worker_db.fetch_schedule(conn, worker["id"]) if worker else None
+    row = m.db.read(_schedule, r.path["worker_id"])
     if row is None:
         return NO_CONTENT
     return {"is_active": bool(row["is_active"]), "days_of_week": row["days_of_week"],
@@ -91,21 +99,18 @@ def set_sleep_schedule(m: Manager, r: ApiRequest) -> Reply:
     body = r.body
     schedule = sleep_schedule.normalise(sleep_schedule.Schedule(
         bool(body["is_active"]), body.get("days_of_week", ""), body.get("start_time", ""), body.get("end_time", "")))
-    now = datetime.now().astimezone()
+    now = datetime.now(timezone.utc)
     with m.change() as (conn, changes):
         worker = _worker(conn, r.path["worker_id"])
         worker_db.save_schedule(conn, worker["id"], is_active=schedule.is_active,
                                 days_of_week=schedule.days_of_week, start_time=schedule.start_time,
-                                end_time=schedule.end_time,
-                                next_check=to_db_time(sleep_schedule.next_check(schedule, now)))
-        if schedule.is_active:
-            apply_schedule(conn, changes, worker, schedule, now)
+                                end_time=schedule.end_time, next_check=next_check_text(schedule, now))
+        apply_schedule(conn, changes, worker, schedule, now)
     return NO_CONTENT
 
 
 def fetch_worker_tags(m: Manager, r: ApiRequest) -> dict[str, Any]:
-    with m.db.tx() as conn:
-        rows = tag_db.fetch_all(conn)
+    rows = m.db.read(tag_db.fetch_all)
     return {"tags": [serialize.tag(row) for row in rows]}
 
 
@@ -134,8 +139,7 @@ def _tag(conn, tag_uuid: str):
 
 
 def fetch_worker_tag(m: Manager, r: ApiRequest) -> dict[str, Any]:
-    with m.db.tx() as conn:
-        return serialize.tag(_tag(conn, r.path["tag_id"]))
+    return serialize.tag(m.db.read(_tag, r.path["tag_id"]))
 
 
 def update_worker_tag(m: Manager, r: ApiRequest) -> Reply:

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import events
-from ..context import Manager
 from ..db import scheduling
 from ..db import tasks as task_db
 from ..db import workers as worker_db
 from ..errors import ManagerError
 from ..state_machine.apply import change_task_status
+
+if TYPE_CHECKING:
+    from ..context import Manager
+
+LONG_POLL_MAX_S = 60  # a held request never outlives the Worker's 120 s read timeout
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,34 @@ def assign_task(manager: Manager, worker_id: int) -> dict[str, Any] | StatusChan
             events.worker_updated(changes, worker_db.fetch_by_id(conn, worker_id))
         task = task_db.fetch_by_id(conn, task_id)
     return _assigned_task(manager, task, worker)
+
+
+def assign_or_wait(manager: Manager, worker: sqlite3.Row, wait_s: int,
+                   watch_hangup: Callable[[Callable[[], None]], Callable[[], None]] | None = None,
+                   ) -> dict[str, Any] | StatusChangeRequested | None:
+    """`assign_task`, but with nothing to do, hold on up to `wait_s` seconds (long-poll).
+
+    The request is woken when work may have become runnable or a status
+    change is requested for this Worker (see `wakeups.py`); None when the time
+    is up, the client hangs up (`watch_hangup` tells) or the Manager shuts down.
+    """
+    def pick() -> dict[str, Any] | StatusChangeRequested | None:
+        return assign_task(manager, worker["id"])
+
+    wait_s = min(wait_s, LONG_POLL_MAX_S)
+    if wait_s <= 0:
+        return pick()
+    hung_up = []
+
+    def on_hangup() -> None:
+        hung_up.append(True)
+        manager.waiters.release(worker["uuid"])
+
+    stop_watching = watch_hangup(on_hangup) if watch_hangup else (lambda: None)
+    try:
+        return manager.waiters.wait(worker["uuid"], wait_s, pick, cancelled=lambda: bool(hung_up))
+    finally:
+        stop_watching()
 
 
 def _assigned_task(manager: Manager, task: sqlite3.Row, worker: sqlite3.Row) -> dict[str, Any]:

@@ -79,26 +79,26 @@ def check_file_path(path: Any) -> str:
     return path
 
 
-def check_checkout_path(path: Any) -> str:
+def check_checkout_path(path: Any, name: str = "checkoutPath") -> str:
     """The checkout directory a client asks for, relative to the checkout root.
 
     Follows upstream's pattern (no leading `/`, none of ``?*:;{}\\``) and also
     refuses `..`, `.` and empty parts anywhere, not just `../` and `/..`.
-    A trailing `/` is dropped.
+    A trailing `/` is dropped. `name` is what the messages call the value.
     """
     if not isinstance(path, str):
-        raise SpecError("checkoutPath must be text")
+        raise SpecError(f"{name} must be text")
     trimmed = path.rstrip("/")
     shown = path[:200]
     if not trimmed:
-        raise SpecError("checkoutPath is empty")
+        raise SpecError(f"{name} is empty")
     if len(trimmed) > 1024:
-        raise SpecError(f"checkoutPath {shown!r}… is longer than 1024 characters")
+        raise SpecError(f"{name} {shown!r}… is longer than 1024 characters")
     if not CHECKOUT_PATH_RE.match(trimmed) or "\x00" in trimmed:
-        raise SpecError(f"checkoutPath {shown!r} must not start with / nor contain any of ? * : ; {{ }} \\")
+        raise SpecError(f"{name} {shown!r} must not start with / nor contain any of ? * : ; {{ }} \\")
     for part in trimmed.split("/"):
         if part in ("", ".", ".."):
-            raise SpecError(f"checkoutPath {shown!r} has an empty, '.' or '..' part")
+            raise SpecError(f"{name} {shown!r} has an empty, '.' or '..' part")
     return trimmed
 
 

@@ -6,6 +6,7 @@ import logging
 
 import gevent
 
+from ..disk_full import DiskFull
 from .scheduler import tick
 
 log = logging.getLogger("flamenco.sleepscheduler")
@@ -16,6 +17,8 @@ def run(manager) -> None:
     while True:
         try:
             tick(manager)
+        except DiskFull:
+            pass  # the disk watch has said so once; try again next tick
         except Exception:  # noqa: BLE001
             log.exception("sleep scheduler tick failed")
         gevent.sleep(max(0.05, manager.config.sleep_check_interval.total_seconds()))

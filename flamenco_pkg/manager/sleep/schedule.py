@@ -4,12 +4,17 @@ A schedule says when a worker should be asleep: on the listed days (two-letter
 names, '' = every day), from start_time to end_time (HH:MM, '' = no bound).
 Times are compared at minute precision; an end before the start is swapped
 (no overnight wrap, as upstream).
+
+The rules work on wall-clock time (naive datetimes as the Manager's clock
+shows them); `wall_clock` and `to_utc` convert at the edges with the zone's
+own rules, so a boundary after a DST change is not off by an hour (a fixed
+UTC offset taken "now" would be).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone, tzinfo
 
 DAYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
 
@@ -42,7 +47,7 @@ def normalise(schedule: Schedule) -> Schedule:
 
 
 def verdict(schedule: Schedule, now: datetime) -> str:
-    """`asleep` or `awake` for a local time."""
+    """`asleep` or `awake` at a wall-clock time."""
     if not schedule.is_active:
         return "awake"
     today = DAYS[now.weekday()]
@@ -58,15 +63,36 @@ def verdict(schedule: Schedule, now: datetime) -> str:
 
 
 def next_check(schedule: Schedule, now: datetime) -> datetime:
-    """The next moment the verdict may change: midnight, the next start or end."""
-    midnight = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
+    """The next wall-clock moment the verdict may change: midnight, the next start or end.
+
+    `now` is wall-clock time (any tzinfo is ignored); so is the result.
+    """
+    now = now.replace(tzinfo=None)
+    midnight = datetime.combine(now.date() + timedelta(days=1), time(0))
     candidates = [midnight]
     for text in (schedule.start_time, schedule.end_time):
         moment = parse_hhmm(text)
         if moment is None:
             continue
-        at = datetime.combine(now.date(), moment, tzinfo=now.tzinfo)
+        at = datetime.combine(now.date(), moment)
         if at <= now:
             at += timedelta(days=1)
         candidates.append(at)
     return min(candidates)
+
+
+def wall_clock(moment: datetime, zone: tzinfo | None = None) -> datetime:
+    """An aware moment as the clock in `zone` shows it (naive); None = this machine's zone."""
+    local = moment.astimezone(zone) if zone is not None else moment.astimezone()
+    return local.replace(tzinfo=None)
+
+
+def to_utc(wall: datetime, zone: tzinfo | None = None) -> datetime:
+    """The UTC moment of a wall-clock time in `zone`, with the UTC offset of that date.
+
+    None = this machine's zone (the C library's rules for that date, as
+    Python does for naive datetimes).
+    """
+    if zone is None:
+        return wall.astimezone(timezone.utc)
+    return wall.replace(tzinfo=zone).astimezone(timezone.utc)

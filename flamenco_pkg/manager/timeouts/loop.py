@@ -6,6 +6,7 @@ import logging
 
 import gevent
 
+from ..disk_full import DiskFull
 from .checks import check_task_timeouts, check_worker_timeouts
 
 log = logging.getLogger("flamenco.timeouts")
@@ -18,6 +19,8 @@ def run(manager) -> None:
             if manager.config.task_timeout.total_seconds() > 0:
                 check_task_timeouts(manager)
             check_worker_timeouts(manager)
+        except DiskFull:
+            pass  # the disk watch has said so once; try again next time
         except Exception:  # noqa: BLE001 — keep checking next time
             log.exception("timeout check failed")
         gevent.sleep(max(0.05, manager.config.timeout_check_interval.total_seconds()))

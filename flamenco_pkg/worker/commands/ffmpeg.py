@@ -38,11 +38,25 @@ def fps_value(params: dict) -> float:
     return float(value)
 
 
+LINE_BREAKS = ("\n", "\r")
+
+
+def refuse_line_breaks(what: str, path: str) -> None:
+    """A line break in a name would end FFmpeg's concat line and start a directive of its own."""
+    if any(brk in path for brk in LINE_BREAKS):
+        raise CommandError(f"{CMD}: {what} {path!r} contains a line break, which FFmpeg cannot be given "
+                           "safely; rename it")
+
+
 def concat_index(files: list[str], fps: float) -> str:
-    """FFmpeg concat-demuxer text: every frame shown for 1/fps seconds."""
+    """FFmpeg concat-demuxer text: every frame shown for 1/fps seconds.
+
+    The format is line-based, so a file name with a line break is refused.
+    """
     duration = f"{1.0 / fps:.6f}"
     lines = []
     for path in files:
+        refuse_line_breaks("file name", path)
         quoted = path.replace("'", "'\\''")  # close quote, escaped quote, reopen
         lines.append(f"file '{quoted}'\nduration {duration}\n")
     return "".join(lines)
@@ -55,6 +69,8 @@ def plan(params: dict, platform: str, find_ffmpeg: Callable[[], str | None],
     fps = fps_value(params)
     input_glob = mandatory_str(CMD, params, "inputGlob")
     output_file = mandatory_str(CMD, params, "outputFile")
+    refuse_line_breaks("inputGlob", input_glob)
+    refuse_line_breaks("outputFile", output_file)
     if exe in ("ffmpeg", "ffmpeg.exe"):
         found = find_ffmpeg()
         if not found:

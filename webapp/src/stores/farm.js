@@ -1,17 +1,22 @@
-// The Manager itself: name, version, farm status, first-run flag.
+// The Manager itself: name, version, farm status (with a full disk, if any), first-run flag.
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import { get } from '../api.js'
 
 export const useFarm = defineStore('farm', () => {
   const status = ref('unknown')
+  const diskFull = ref('') // FarmStatusReport.disk_full (ours): which disk is full, '' when none
   const name = ref('Flamenco')
   const version = ref('')
   const configuration = ref(null)
 
   async function fetchStatus() {
-    const body = await get('/status')
-    status.value = body.status
+    applyReport(await get('/status'))
+  }
+
+  function applyReport(report) {
+    status.value = report.status
+    diskFull.value = report.disk_full || ''
   }
 
   async function fetchVersion() {
@@ -27,5 +32,5 @@ export const useFarm = defineStore('farm', () => {
     return configuration.value
   }
 
-  return { status, name, version, configuration, fetchStatus, fetchVersion, fetchConfiguration }
+  return { status, diskFull, name, version, configuration, fetchStatus, applyReport, fetchVersion, fetchConfiguration }
 })

@@ -1,0 +1,75 @@
+"""The farm benchmark's own parts do what its figures assume.
+
+The bare server is the floor the Manager is compared with, so it must really
+hand each task out once; the simulated Workers' client must read its answers
+right over one keep-alive connection; and reruns replace a benchmark's
+section of docs/benchmarks.md without touching the others.
+"""
+
+from __future__ import annotations
+
+import gevent
+
+from bench.farm_clients import SimWorker, dispatch_load
+from bench.farm_procs import BareProc
+from bench.report import write_section
+
+
+def test_bare_server_hands_out_each_task_once(tmp_path):
+    n_tasks = 300
+    with BareProc(tmp_path / "bare", n_tasks).start() as bare:
+        workers = [SimWorker(bare.port, f"w{i}") for i in range(20)]
+        for i, w in enumerate(workers):
+            w.use_identity(f"w{i}")
+        handed: list[str] = []
+
+        def drain(worker: SimWorker) -> None:
+            for _ in range(n_tasks + 5):
+                resp = worker.conn.request("POST", "/api/v3/worker/task")
+                if resp.status == 204:
+                    return
+                assert resp.status == 200, resp.body
+                task = resp.json()["uuid"]
+                handed.append(task)
+                done = worker.conn.request("POST", f"/api/v3/worker/task/{task}", {"taskStatus": "completed"})
+                assert done.status == 204, done.body
+
+        greenlets = [gevent.spawn(drain, w) for w in workers]
+        gevent.joinall(greenlets, timeout=60, raise_error=True)
+        assert all(g.dead for g in greenlets)
+        assert len(handed) == n_tasks
+        assert len(set(handed)) == n_tasks
+
+        # A task that is someone else's (or already done) is refused, as by the Manager.
+        other = workers[1].conn.request("POST", f"/api/v3/worker/task/{handed[0]}", {"taskStatus": "completed"})
+        assert other.status == 409
+        assert other.json()["code"] == 409
+        for w in workers:
+            w.close()
+
+
+def test_dispatch_load_counts_dispatches_and_runs_dry(tmp_path):
+    with BareProc(tmp_path / "bare", 200).start() as bare:
+        workers = [SimWorker(bare.port, f"w{i}") for i in range(10)]
+        for i, w in enumerate(workers):
+            w.use_identity(f"w{i}")
+        result = dispatch_load(workers, warmup_s=0, window_s=3, server_cpu=bare.cpu_seconds, idle_wait_s=0.01)
+        for w in workers:
+            w.close()
+    # 200 tasks, far fewer than the server can hand out in 3 s: all done, then only empty asks.
+    assert result.dispatches == 200
+    assert result.no_task > 0
+    assert result.error_count == 0
+    assert len(result.ask_latencies) >= 200
+
+
+def test_write_section_replaces_only_its_own(tmp_path):
+    doc = tmp_path / "benchmarks.md"
+    write_section("farm", "farm figures, run 1", doc)
+    write_section("scheduler", "scheduler figures", doc)
+    write_section("farm", "farm figures, run 2", doc)
+    text = doc.read_text()
+    assert "run 1" not in text
+    assert text.count("farm figures, run 2") == 1
+    assert "scheduler figures" in text
+    assert text.index("<!-- bench:farm -->") < text.index("<!-- bench:scheduler -->")

@@ -1,0 +1,67 @@
+"""Task log files: bounded locks, and no folder left behind by a late append after a job's removal."""
+
+from __future__ import annotations
+
+import uuid
+
+from flamenco_pkg.manager.local_storage import task_logs as task_logs_mod
+from flamenco_pkg.manager.local_storage.task_logs import TaskLogs
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def test_locks_do_not_grow_with_the_number_of_tasks(tmp_path):
+    logs = TaskLogs(tmp_path)
+    job = new_id()
+    for _ in range(3 * task_logs_mod.LOCK_COUNT):
+        logs.append(job, new_id(), "line")
+    for _ in range(3 * task_logs_mod.LOCK_COUNT):
+        logs.append(new_id(), new_id(), "line")
+    assert len(logs._locks) == task_logs_mod.LOCK_COUNT
+    assert len(list((tmp_path / f"job-{job[:4]}" / job).iterdir())) == 3 * task_logs_mod.LOCK_COUNT
+
+
+def test_append_and_tail(tmp_path):
+    logs = TaskLogs(tmp_path)
+    job, task = new_id(), new_id()
+    assert logs.append(job, task, "first") == "first\n"
+    assert logs.append(job, task, "") == ""
+    logs.append(job, task, "second\n")
+    assert logs.tail(job, task) == "first\nsecond\n"
+    assert logs.size(job, task) == len("first\nsecond\n")
+
+
+def test_remove_job_removes_its_folders_and_drops_late_appends(tmp_path):
+    logs = TaskLogs(tmp_path)
+    job, task, other = new_id(), new_id(), new_id()
+    logs.append(job, task, "before the deletion")
+    logs.append(other, new_id(), "another job")
+    logs.remove_job(job)
+    assert not (tmp_path / f"job-{job[:4]}" / job).exists()
+    assert logs.append(job, task, "a late line") == ""
+    assert not (tmp_path / f"job-{job[:4]}" / job).exists()
+    assert logs.tail(job, task) == ""
+    assert logs.append(other, new_id(), "still fine") == "still fine\n"  # other jobs are untouched
+
+
+def test_remove_job_keeps_a_shared_prefix_folder(tmp_path):
+    logs = TaskLogs(tmp_path)
+    job = new_id()
+    sibling = job[:4] + new_id()[4:]  # same job-XXXX folder
+    logs.append(job, new_id(), "x")
+    logs.append(sibling, new_id(), "y")
+    logs.remove_job(job)
+    assert (tmp_path / f"job-{job[:4]}" / sibling).is_dir()
+    logs.remove_job(sibling)
+    assert not (tmp_path / f"job-{job[:4]}").exists()
+    assert tmp_path.is_dir()
+
+
+def test_removed_jobs_remembered_are_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(task_logs_mod, "REMEMBERED_REMOVALS", 5)
+    logs = TaskLogs(tmp_path)
+    for _ in range(20):
+        logs.remove_job(new_id())
+    assert len(logs._removed) == 5
