@@ -97,9 +97,9 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
         print(f"flamenco-manager: {exc}", file=sys.stderr)
         return 1
     check_stuck_jobs(manager)
-    from .submission import abandon_unfinished
+    from .submission import finish_interrupted
 
-    abandon_unfinished(manager)
+    finish_interrupted(manager)
     host, port = listen_host_port(config)
     sio = create_server(manager.broker, lambda: manager.config)
     manager.metrics.watch_socketio(lambda: len(sio.eio.sockets))

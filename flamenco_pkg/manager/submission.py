@@ -9,8 +9,9 @@ the last step commits, the job's status is `under-construction`, which
 hides it: it is not listed, not scheduled and no event names it. A
 submission that fails half-way (the script too) marks its job for deletion
 and the job deleter removes it; one cut short by a stopped Manager is
-marked at the next start (`abandon_unfinished`). So a job lands whole or
-not at all.
+marked at the next start (`finish_interrupted`). So a job lands whole or
+not at all. Once shown, its tasks are added to the scheduler's index in
+short batches too (migration 0003).
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ from .db import tasks as task_db
 from .db.batching import BatchSizer, in_batches
 from .db.connection import to_db_time, utcnow
 from .errors import ManagerError
-from .shaman.specs import SpecError, check_checkout_path
 from .job_deleter import deletion
 from .job_types import CompiledJob, JobTypeError
 from .job_types.models import TaskRow
+from .shaman.specs import SpecError, check_checkout_path
 
 log = logging.getLogger("flamenco.manager")
 
@@ -78,6 +79,20 @@ def prepare_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str
     return job, tag_id
 
 
+def _checkout_id(body: dict[str, Any]) -> str:
+    """`storage.shaman_checkout_id`, refused unless it is a path Shaman could have checked out.
+
+    The job deleter removes `<shared>/jobs/<id>`, so `../x` must never be stored.
+    """
+    checkout_id = (body.get("storage") or {}).get("shaman_checkout_id") or ""
+    if checkout_id:
+        try:
+            check_checkout_path(checkout_id, "storage.shaman_checkout_id")
+        except SpecError as exc:
+            raise ManagerError(400, str(exc)) from None
+    return checkout_id
+
+
 def submit(manager: Manager, body: dict[str, Any]) -> dict[str, Any]:
     """Compile and store a SubmittedJob; returns the Job as the API shows it. Raises ManagerError."""
     job, tag_id = prepare_submission(manager, body)
@@ -103,20 +118,6 @@ def check_submission(manager: Manager, body: dict[str, Any]) -> None:
         raise ManagerError(exc.http_status, exc.message) from exc
 
 
-def _checkout_id(body: dict[str, Any]) -> str:
-    """`storage.shaman_checkout_id`, refused unless it is a path Shaman could have checked out.
-
-    The job deleter removes `<shared>/jobs/<id>`, so `../x` must never be stored.
-    """
-    checkout_id = (body.get("storage") or {}).get("shaman_checkout_id") or ""
-    if checkout_id:
-        try:
-            check_checkout_path(checkout_id, "storage.shaman_checkout_id")
-        except SpecError as exc:
-            raise ManagerError(400, str(exc)) from None
-    return checkout_id
-
-
 class _Store:
     """Stores a job's tasks as the job type hands them out; the job stays hidden until `finish`.
 
@@ -135,10 +136,12 @@ class _Store:
         self.dependencies = 0
         self.steps_total = 0
         self.sizer = BatchSizer()
+        self.shown = False
         self.began = time.perf_counter()
 
     def add(self, rows: list[TaskRow], pairs: list[tuple[int, int]]) -> None:
-        """Store a group of tasks and the dependencies it names (positions in the job)."""
+        """Store a group of tasks and the dependencies it names (positions in the job, each
+        counted in its task's deps_pending already). Not runnable yet: see `finish`."""
         job_id = self._job_id()
         self.steps_total += sum(row[5] for row in rows)
         rows_done = pairs_done = 0
@@ -148,13 +151,15 @@ class _Store:
             handled = 0
             if rows_done < len(rows):
                 chunk = rows[rows_done:rows_done + limit]
-                first = task_db.insert_task_rows(conn, job_id, self.created, len(self.ids) + 1, chunk)
+                first = task_db.insert_task_rows(conn, job_id, self.created, len(self.ids) + 1, chunk,
+                                                 job_priority=self.job["priority"], job_tag_id=self.tag_id,
+                                                 schedulable=False)
                 self.ids.extend(range(first, first + len(chunk)))
                 rows_done += len(chunk)
                 handled = len(chunk)
             if handled < limit and pairs_done < len(pairs):  # the tasks they name are in
                 chunk = pairs[pairs_done:pairs_done + limit - handled]
-                task_db.insert_dependencies(conn, [(self.ids[task], self.ids[dep]) for task, dep in chunk])
+                task_db.insert_counted_dependencies(conn, [(self.ids[task], self.ids[dep]) for task, dep in chunk])
                 pairs_done += len(chunk)
                 handled += len(chunk)
             return handled
@@ -163,22 +168,66 @@ class _Store:
         self.dependencies += len(pairs)
 
     def finish(self, compiled: CompiledJob) -> sqlite3.Row:
-        """Show the whole job: its initial status, settings as compiled, steps; and tell the clients."""
+        """Show the whole job (initial status, settings as compiled, steps, counts), tell the
+        clients, then make its tasks runnable a batch at a time."""
         job_id = self._job_id()
+        self._store_later_dependencies(compiled.dependencies)
         with self.manager.change() as (conn, changes):
+            task_db.count_queued(conn, job_id, len(self.ids))
             if not job_db.finish_construction(conn, job_id, self.job["initial_status"], self.steps_total,
                                               compiled.settings, compiled.metadata):
                 raise RuntimeError(f"job {self.job['id']} was marked for deletion while it was being stored")
             row = job_db.fetch_by_id(conn, job_id)
             events.job_updated(changes, row)
+        self.shown = True
+        if self.job["initial_status"] == "queued":
+            try:
+                self._release(job_id)
+            except Exception:  # noqa: BLE001 - the job is stored and shown; the next start finishes this
+                log.exception('job %s "%s": not all its tasks are runnable yet; they will be after a restart',
+                              self.job["id"], self.job["name"])
         log.info('job %s "%s" stored: %d tasks, %d dependencies in %d transactions, %.2f s after it came in',
                  self.job["id"], self.job["name"], len(self.ids), self.dependencies, self.sizer.transactions + 2,
                  time.perf_counter() - self.began)
         return row
 
+    def _store_later_dependencies(self, pairs: list[tuple[int, int]]) -> None:
+        """Dependencies on tasks added after their task; their tasks' deps_pending are counted here."""
+        done = 0
+
+        def step(conn, limit: int) -> int:
+            nonlocal done
+            chunk = pairs[done:done + limit]
+            task_db.insert_dependencies(conn, [(self.ids[task], self.ids[dep]) for task, dep in chunk])
+            done += len(chunk)
+            return len(chunk)
+
+        if pairs:
+            in_batches(self.manager.db, step, self.sizer)
+            self.dependencies += len(pairs)
+
+    def _release(self, job_id: int) -> None:
+        """Put the shown job's tasks in the scheduler's index, a time-boxed batch at a time.
+
+        A pause or deletion meanwhile is respected (each batch reads the
+        job's runnability); a stop meanwhile is mended at the next start
+        (`finish_interrupted`).
+        """
+        done = 0
+
+        def step(conn, limit: int) -> int:
+            nonlocal done
+            chunk = self.ids[done:done + limit]
+            if chunk:
+                task_db.release_for_scheduling(conn, job_id, chunk[0], chunk[-1])
+            done += len(chunk)
+            return len(chunk)
+
+        in_batches(self.manager.db, step, self.sizer)
+
     def abandon(self) -> None:
         """After a failure: hand what was stored to the job deleter (nothing was shown)."""
-        if self.job_id is not None:
+        if self.job_id is not None and not self.shown:
             _abandon(self.manager, self.job_id, self.job["id"], len(self.ids))
 
     def _job_id(self) -> int:
@@ -206,9 +255,16 @@ def _abandon(manager: Manager, job_id: int, job_uuid: str, stored: int) -> None:
     deletion.queue_for_deletion(manager, [job_id])
 
 
-def abandon_unfinished(manager: Manager) -> None:
-    """At start-up: jobs a stopped Manager left under construction go to the job deleter."""
+def finish_interrupted(manager: Manager) -> None:
+    """At start-up, for a Manager stopped in the middle of a submission.
+
+    Jobs it left under construction go to the job deleter; tasks of shown
+    jobs it had not made runnable yet are made runnable.
+    """
     with manager.db.tx() as conn:
-        ids = job_db.abandon_construction(conn, created_before=utcnow())
-    if ids:
-        log.warning("removing %d job(s) whose submission was cut short by a stop of the Manager", len(ids))
+        abandoned = job_db.abandon_construction(conn, created_before=utcnow())
+        released = task_db.release_interrupted(conn)
+    if abandoned:
+        log.warning("removing %d job(s) whose submission was cut short by a stop of the Manager", len(abandoned))
+    if released:
+        log.warning("%d tasks of a job stored just before the Manager stopped are runnable now", released)

@@ -120,6 +120,17 @@ def test_big_job_stored_in_batches_is_never_seen_half_stored(manager, api):
     assert len(tasks) == n_tasks
     assert [t["name"] for t in tasks[:3]] == ["echo", "sleep", "sleep"]
     assert db_counts(manager, "big") == ("queued", n_tasks, n_tasks - 1)
+    # The scheduler's copies: every task runnable as far as its job goes, the sleeps
+    # waiting for the echo task, and the job's kept counts.
+    conn = sqlite3.connect(f"file:{manager.db_path}?mode=ro", uri=True)
+    try:
+        assert conn.execute(
+            "SELECT job_schedulable, deps_pending, COUNT(*) FROM tasks t JOIN jobs j ON j.id = t.job_id"
+            " WHERE j.name = 'big' GROUP BY 1, 2 ORDER BY 2").fetchall() == [(1, 0, 1), (1, 1, n_tasks - 1)]
+        assert conn.execute("SELECT c.status, c.count FROM job_task_counts c JOIN jobs j ON j.id = c.job_id"
+                            " WHERE j.name = 'big'").fetchall() == [("queued", n_tasks)]
+    finally:
+        conn.close()
     stored = re.search(r'"big" stored: 30000 tasks, 29999 dependencies in (\d+) transactions', manager.log_text())
     assert stored and int(stored.group(1)) > 3, "the job should have gone in several transactions"
 
@@ -129,6 +140,49 @@ def test_big_job_stored_in_batches_is_never_seen_half_stored(manager, api):
     assert first["name"] == "echo"
     assert worker.update(first["uuid"], taskStatus="completed").status_code == 204
     assert worker.ask_task().json()["name"] == "sleep"
+
+
+def test_dependencies_on_tasks_added_later(manager, api):
+    manager.scripts.mkdir(exist_ok=True)
+    (manager.scripts / "backwards.js").write_text("""
+const JOB_TYPE = { label: "Backwards", settings: [] };
+function compileJob(job) {
+    const tasks = [];
+    for (let i = 0; i < 5000; i++) tasks.push(author.Task("t" + i, "misc"));
+    // Each task waits for the one added after it, so they run last to first.
+    for (let i = 0; i < 4999; i++) tasks[i].addDependency(tasks[i + 1]);
+    for (const t of tasks) job.addTask(t);
+}
+""")
+    resp = api.post("/api/v3/jobs", json={"name": "backwards", "type": "backwards", "priority": 50,
+                                          "submitter_platform": "linux"})
+    assert resp.status_code == 200, resp.text
+    assert db_counts(manager, "backwards") == ("queued", 5000, 4999)
+    worker = ScriptedWorker(manager.url).start()
+    for expected in ("t4999", "t4998", "t4997"):
+        task = worker.ask_task().json()
+        assert task["name"] == expected
+        assert worker.update(task["uuid"], taskStatus="completed").status_code == 204
+
+
+def test_tasks_left_not_runnable_by_a_stop_are_made_runnable_at_start(tmp_path):
+    manager = ManagerProcess(tmp_path / "manager").start()
+    try:
+        assert manager.api().post("/api/v3/jobs", json=echo_sleep(50, "stopped")).status_code == 200
+    finally:
+        manager.stop()
+    # As if the Manager had stopped right after showing the job, before making its tasks runnable.
+    conn = sqlite3.connect(manager.db_path)
+    with conn:
+        conn.execute("UPDATE tasks SET job_schedulable = 0")
+    conn.close()
+    manager.start()
+    try:
+        worker = ScriptedWorker(manager.url).start()
+        assert worker.ask_task().json()["name"] == "echo"
+        assert "50 tasks of a job stored just before the Manager stopped are runnable now" in manager.log_text()
+    finally:
+        manager.stop()
 
 
 def test_submission_failing_half_way_leaves_nothing(tmp_path):

@@ -33,16 +33,18 @@ def collect(*groups: list, output: dict | None = None):
 
 def test_groups_pass_on_rows_and_the_dependencies_they_can_name():
     compiled, groups = collect([row("a", steps=3), row("b", deps=["a"])], [row("c", deps=["a", "b", "a"])])
-    assert groups == [
-        ([("a", "t", "misc", 50, ECHO, 3), ("b", "t", "misc", 50, ECHO, 1)], [(1, 0)]),
-        ([("c", "t", "misc", 50, ECHO, 1)], [(2, 0), (2, 1)]),  # a dependency named twice is stored once
+    assert groups == [  # the last field counts the dependencies passed on with the task
+        ([("a", "t", "misc", 50, ECHO, 3, 0), ("b", "t", "misc", 50, ECHO, 1, 1)], [(1, 0)]),
+        ([("c", "t", "misc", 50, ECHO, 1, 2)], [(2, 0), (2, 1)]),  # a dependency named twice is stored once
     ]
-    assert (compiled.settings, compiled.metadata) == ({"a": 1}, {"k": "5"})
+    assert (compiled.settings, compiled.metadata, compiled.dependencies) == ({"a": 1}, {"k": "5"}, [])
 
 
-def test_dependency_on_a_task_added_later_is_passed_on_at_the_end():
-    _compiled, groups = collect([row("a", deps=["b"])], [row("b")])
-    assert [pairs for _rows, pairs in groups] == [[], [], [(0, 1)]]
+def test_dependency_on_a_task_added_later_comes_with_the_result():
+    compiled, groups = collect([row("a", deps=["b", "c"])], [row("b"), row("c", deps=["b"])])
+    assert groups == [([("a", "t", "misc", 50, ECHO, 1, 0)], []),
+                      ([("b", "t", "misc", 50, ECHO, 1, 0), ("c", "t", "misc", 50, ECHO, 1, 1)], [(2, 1)])]
+    assert compiled.dependencies == [(0, 1), (0, 2)]
 
 
 def test_no_tasks():

@@ -20,46 +20,58 @@ TASK_FROM = """tasks t JOIN jobs j ON j.id = t.job_id
 
 TASK_INSERT = """INSERT INTO tasks (id, created_at, updated_at, uuid, name, type, job_id, index_in_job,
                                     priority, status, commands, steps_total,
-                                    job_priority, job_tag_id, job_schedulable)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)"""
+                                    job_priority, job_tag_id, job_schedulable, deps_pending)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)"""
 
 
 def insert_task_rows(conn: sqlite3.Connection, job_id: int, created_at: str, first_index: int,
-                     rows: Sequence[tuple[str, str, str, int, str, int]]) -> int:
+                     rows: Sequence[tuple[str, str, str, int, str, int, int]], *,
+                     job_priority: int, job_tag_id: int | None, schedulable: bool) -> int:
     """Insert queued tasks with consecutive ids; returns the id of the first.
 
-    `rows` are (uuid, name, type, priority, commands JSON, steps_total);
-    their index_in_job counts up from `first_index`. One executemany with
-    the ids chosen here, so the caller knows every id without a query per row.
-    Each row gets the scheduler's copies of its job's fields, and the job's
-    task counts grow by the number of rows (see migration 0002).
+    `rows` are (uuid, name, type, priority, commands JSON, steps_total,
+    deps_pending); their index_in_job counts up from `first_index`. Every row
+    gets the scheduler's copies of its job's fields (migration 0002). One
+    executemany with the ids chosen here, so the caller knows every id
+    without a query per row. The job's task counts are the caller's
+    (`count_queued`).
     """
-    job = conn.execute(
-        """SELECT priority, worker_tag_id,
-                  status IN ('queued', 'active') AND delete_requested_at IS NULL AS schedulable
-           FROM jobs WHERE id = ?""", (job_id,)).fetchone()
     first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM tasks").fetchone()[0]
+    schedulable_flag = int(schedulable)
     conn.executemany(TASK_INSERT, [
         (first_id + offset, created_at, created_at, uuid, name, task_type, job_id, first_index + offset,
-         priority, commands, steps_total, job[0], job[1], job[2])
-        for offset, (uuid, name, task_type, priority, commands, steps_total) in enumerate(rows)])
-    if rows:
+         priority, commands, steps_total, job_priority, job_tag_id, schedulable_flag, deps_pending)
+        for offset, (uuid, name, task_type, priority, commands, steps_total, deps_pending) in enumerate(rows)])
+    return first_id
+
+
+def count_queued(conn: sqlite3.Connection, job_id: int, count: int) -> None:
+    """The job's kept task counts grow by `count` queued tasks."""
+    if count:
         conn.execute(
             """INSERT INTO job_task_counts (job_id, status, count) VALUES (?, 'queued', ?)
                ON CONFLICT (job_id, status) DO UPDATE SET count = count + excluded.count""",
-            (job_id, len(rows)))
-    return first_id
+            (job_id, count))
 
 
 def insert_tasks(conn: sqlite3.Connection, job_id: int, created_at: str,
                  tasks: Sequence[Mapping]) -> dict[str, int]:
     """Insert a job's tasks given as dicts (uuid, name, type, priority, commands, steps_total), in
-    order from index_in_job 1; returns uuid -> row id. For small jobs built in Python (tests)."""
+    order from index_in_job 1; returns uuid -> row id. For small jobs built in Python (tests).
+
+    Each row gets the scheduler's copies of its job's current fields, and
+    the job's task counts grow by the number of queued tasks.
+    """
     if not tasks:
         return {}
+    job = conn.execute(
+        """SELECT priority, worker_tag_id,
+                  status IN ('queued', 'active') AND delete_requested_at IS NULL AS schedulable
+           FROM jobs WHERE id = ?""", (job_id,)).fetchone()
     first = insert_task_rows(conn, job_id, created_at, 1, [
-        (t["uuid"], t["name"], t["type"], t["priority"], json.dumps(t["commands"]), t["steps_total"])
-        for t in tasks])
+        (t["uuid"], t["name"], t["type"], t["priority"], json.dumps(t["commands"]), t["steps_total"], 0)
+        for t in tasks], job_priority=job[0], job_tag_id=job[1], schedulable=bool(job[2]))
+    count_queued(conn, job_id, len(tasks))
     return {t["uuid"]: first + offset for offset, t in enumerate(tasks)}
 
 
@@ -74,6 +86,45 @@ def insert_dependencies(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int
                SELECT COUNT(*) FROM task_dependencies d JOIN tasks dep ON dep.id = d.dependency_id
                WHERE d.task_id = tasks.id AND dep.status != 'completed')
            WHERE id = ?""", [(task_id,) for task_id in sorted({t for t, _ in pairs})])
+
+
+def insert_counted_dependencies(conn: sqlite3.Connection, pairs: Sequence[tuple[int, int]]) -> None:
+    """Record distinct (task id, dependency id) pairs whose tasks' deps_pending already counts them."""
+    conn.executemany("INSERT INTO task_dependencies (task_id, dependency_id) VALUES (?, ?)", pairs)
+
+
+def release_for_scheduling(conn: sqlite3.Connection, job_id: int, first_id: int, last_id: int) -> int:
+    """Give a job's waiting tasks with ids in [first_id, last_id] the job's runnability; returns how many.
+
+    A stored job's tasks go in not runnable; once the job is shown, this
+    adds them to the scheduler's index a batch at a time (migration 0003).
+    """
+    return conn.execute(
+        """UPDATE tasks SET job_schedulable = (
+               SELECT status IN ('queued', 'active') AND delete_requested_at IS NULL FROM jobs WHERE id = :job)
+           WHERE job_id = :job AND id BETWEEN :first AND :last AND status IN ('queued', 'soft-failed')""",
+        {"job": job_id, "first": first_id, "last": last_id}).rowcount
+
+
+def release_interrupted(conn: sqlite3.Connection) -> int:
+    """Waiting tasks of runnable jobs that are still marked not runnable (a stop mid-release); fixes them."""
+    return conn.execute(
+        """UPDATE tasks SET job_schedulable = 1
+           WHERE job_id IN (SELECT id FROM jobs WHERE status IN ('queued', 'active') AND delete_requested_at IS NULL)
+             AND status IN ('queued', 'soft-failed') AND job_schedulable = 0""").rowcount
+
+
+def delete_some_of_job(conn: sqlite3.Connection, job_id: int, limit: int) -> int:
+    """Delete up to `limit` of a job's tasks, newest first; returns how many.
+
+    Their own dependency rows go explicitly, and newest first means the
+    tasks that depend on a task are gone before it is: the cascades of one
+    batch stay as small as the batch (deleting the echo task of an
+    echo-sleep-test job first would cascade to 100k dependency rows).
+    """
+    batch = "SELECT id FROM tasks WHERE job_id = ? ORDER BY index_in_job DESC LIMIT ?"
+    conn.execute(f"DELETE FROM task_dependencies WHERE task_id IN ({batch})", (job_id, limit))
+    return conn.execute(f"DELETE FROM tasks WHERE id IN ({batch})", (job_id, limit)).rowcount
 
 
 def rebuild_derived(conn: sqlite3.Connection) -> None:
@@ -94,19 +145,6 @@ def rebuild_derived(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM job_task_counts")
     conn.execute("""INSERT INTO job_task_counts (job_id, status, count)
                     SELECT job_id, status, COUNT(*) FROM tasks GROUP BY job_id, status""")
-
-
-def delete_some_of_job(conn: sqlite3.Connection, job_id: int, limit: int) -> int:
-    """Delete up to `limit` of a job's tasks, newest first; returns how many.
-
-    Their own dependency rows go explicitly, and newest first means the
-    tasks that depend on a task are gone before it is: the cascades of one
-    batch stay as small as the batch (deleting the echo task of an
-    echo-sleep-test job first would cascade to 100k dependency rows).
-    """
-    batch = "SELECT id FROM tasks WHERE job_id = ? ORDER BY index_in_job DESC LIMIT ?"
-    conn.execute(f"DELETE FROM task_dependencies WHERE task_id IN ({batch})", (job_id, limit))
-    return conn.execute(f"DELETE FROM tasks WHERE id IN ({batch})", (job_id, limit)).rowcount
 
 
 def fetch_by_uuid(conn: sqlite3.Connection, uuid: str) -> sqlite3.Row | None:

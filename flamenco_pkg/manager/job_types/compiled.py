@@ -20,7 +20,7 @@ from .models import CompiledJob, TaskRow
 
 _ROW_TYPES = [{str}, {str}, {str}, {int}, {int}, {list}]
 
-# Where the rows go: (rows, (task position, dependency position) pairs).
+# Where the rows go: (rows, (task position, dependency position) pairs on tasks added before).
 Sink = Callable[[list[TaskRow], list[tuple[int, int]]], None]
 
 
@@ -63,10 +63,14 @@ class TaskCollector:
                     pairs.append((task, dependency))
         if len(pairs) > 1:
             pairs = list(dict.fromkeys(pairs))  # a dependency named twice is stored once
-        self.sink(list(zip(uuids, names, types, priorities, commands, steps)), pairs)
+        pending = [0] * len(uuids)
+        for task, _dependency in pairs:
+            pending[task - start] += 1
+        self.sink(list(zip(uuids, names, types, priorities, commands, steps, pending)), pairs)
 
     def finish(self, output: dict) -> CompiledJob:
-        """The job's settings and metadata once compileJob is done; raises the first problem found."""
+        """The job's settings, metadata and the dependencies on tasks added later, once
+        compileJob is done; raises the first problem found."""
         bad = output.get("badParameters")
         if bad:
             raise CompileError(f"task {bad[0]!r}: parameters of command {bad[1]!r} must be an object")
@@ -78,12 +82,11 @@ class TaskCollector:
                 raise CompileError(f"job type script {self.filename}: task {self.names[task]!r} depends on "
                                    f"a task that was not added to the job (uuid {uuid})")
             pairs.append((task, self.position[uuid]))
-        if pairs:
-            self.sink([], list(dict.fromkeys(pairs)))
         settings = output.get("settings")
         metadata = output.get("metadata")
         return CompiledJob(settings=settings if isinstance(settings, dict) else {},
-                           metadata={str(k): str(v) for k, v in (metadata or {}).items()})
+                           metadata={str(k): str(v) for k, v in (metadata or {}).items()},
+                           dependencies=list(dict.fromkeys(pairs)))
 
     def _duplicate(self, uuids: tuple, names: tuple) -> CompileError:
         """The error naming the first task added a second time."""

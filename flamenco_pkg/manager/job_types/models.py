@@ -34,11 +34,14 @@ class AuthoredTask:
         return sum(max(1, command.total_step_count) for command in self.commands)
 
 
-# One task as stored: (uuid, name, type, priority, commands JSON, steps_total).
-# Its position in the job is its index_in_job - 1. Plain tuples, because
-# they cross a process boundary by the 100,000 (pickling a NamedTuple costs
-# four times as much). commands JSON: [{"name", "parameters", "total_step_count"}].
-TaskRow = tuple[str, str, str, int, str, int]
+# One task as stored: (uuid, name, type, priority, commands JSON, steps_total,
+# deps_pending). Its position in the job is its index_in_job - 1. Plain
+# tuples, because they cross a process boundary by the 100,000 (pickling a
+# NamedTuple costs four times as much). commands JSON: [{"name",
+# "parameters", "total_step_count"}]. deps_pending counts the dependencies
+# handed over with the task (on tasks added before it); those on tasks
+# added later come at the end (see compiled.TaskCollector).
+TaskRow = tuple[str, str, str, int, str, int, int]
 
 
 @dataclass
@@ -47,7 +50,9 @@ class CompiledJob:
     metadata: dict[str, str]
     # Empty when the tasks went elsewhere while compiling (registry.compile(on_tasks=...)).
     rows: list[TaskRow] = field(default_factory=list)
-    # (task position, dependency position) pairs, each pair once.
+    # (task position, dependency position) pairs, each pair once. After
+    # registry.compile(on_tasks=...): only those on tasks added later, which
+    # no row's deps_pending counts yet.
     dependencies: list[tuple[int, int]] = field(default_factory=list)
 
     @property
@@ -65,5 +70,5 @@ class CompiledJob:
                          [AuthoredCommand(c["name"], c["parameters"], c["total_step_count"])
                           for c in json.loads(commands)],
                          depends_on.get(position, []))
-            for position, (uuid, name, type_, priority, commands, _steps) in enumerate(self.rows)
+            for position, (uuid, name, type_, priority, commands, _steps, _pending) in enumerate(self.rows)
         ]

@@ -32,6 +32,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import gevent
+import gevent.queue
+
 from ..cooperative import yield_to_event_loop
 from . import wire
 from .errors import JobTypeError
@@ -71,8 +74,14 @@ class _Worker:
                                             stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), env=env)
 
     def call(self, request: tuple, on_tasks: Callable[[list, list], None], silence_limit_s: float) -> tuple:
-        """Send one request and return its final reply; tasks go to `on_tasks` as they arrive."""
+        """Send one request and return its final reply once `on_tasks` has had every group of tasks.
+
+        Groups are read as the worker sends them and handed to `on_tasks` in
+        another greenlet, so the worker's script never waits for the Manager
+        to store the previous group (a socket buffer holds far less).
+        """
         script = "?"
+        consumer = _Consumer(on_tasks)
         try:
             self.sock.settimeout(silence_limit_s)
             # The worker logs at the level the Manager's log has now, and
@@ -83,10 +92,11 @@ class _Worker:
                 if reply[0] == "alive":
                     script = reply[1]  # a new sandbox started: the silence limit starts over
                 elif reply[0] == "tasks":
-                    on_tasks(reply[1], reply[2])
+                    consumer.put(reply[1], reply[2])
                     # The next group may be waiting already; receiving it would not yield.
                     yield_to_event_loop()
                 else:
+                    consumer.finish()
                     return reply
         except socket.timeout:
             raise WorkerLost(f"job type worker process did not answer for {silence_limit_s:g} s") from None
@@ -94,6 +104,8 @@ class _Worker:
             if self._exit_status() == -signal.SIGPROF:
                 raise ScriptOutOfTime(script) from None
             raise WorkerLost(f"job type worker process is gone (exit status {self.process.poll()}): {err}") from None
+        finally:
+            consumer.stop()
 
     def _exit_status(self) -> int | None:
         """The worker's exit status, once it has exited (it just closed its socket)."""
@@ -107,6 +119,47 @@ class _Worker:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(timeout=5)
+
+
+class _Consumer:
+    """Hands groups of tasks to `on_tasks` in a greenlet of its own, in order."""
+
+    def __init__(self, on_tasks: Callable[[list, list], None]) -> None:
+        self._on_tasks = on_tasks
+        self._queue: gevent.queue.Queue = gevent.queue.Queue()
+        self._error: BaseException | None = None
+        self._greenlet: gevent.Greenlet | None = None
+
+    def put(self, rows: list, pairs: list) -> None:
+        """Queue a group; raises what `on_tasks` raised for an earlier one."""
+        self._raise_error()
+        if self._greenlet is None:
+            self._greenlet = gevent.spawn(self._run)
+        self._queue.put((rows, pairs))
+
+    def finish(self) -> None:
+        """Wait until every group was handed over; raises what `on_tasks` raised."""
+        if self._greenlet is not None:
+            self._queue.put(None)
+            self._greenlet.join()
+            self._greenlet = None
+        self._raise_error()
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill()
+
+    def _run(self) -> None:
+        while (group := self._queue.get()) is not None:
+            try:
+                self._on_tasks(*group)
+            except BaseException as err:  # noqa: BLE001 - raised in the caller's greenlet
+                self._error = err
+                return
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
 
 
 class ScriptPool:

@@ -42,8 +42,9 @@ class JobTypeRegistry:
         CompileError (400), following the upstream Manager's failure table.
         With `on_tasks(rows, dependency pairs)`, the tasks go there as they
         come, often while the script still runs (it may still fail after
-        that), and the result holds only settings and metadata; dependency
-        pairs only name tasks handed over before.
+        that), with the dependencies on tasks handed over before; the result
+        then holds settings, metadata and the dependencies on tasks added
+        later (not counted in any row's deps_pending).
         """
         rows: list[TaskRow] = []
         dependencies: list[tuple[int, int]] = []
@@ -53,10 +54,10 @@ class JobTypeRegistry:
             dependencies.extend(pairs)
 
         try:
-            settings, metadata = self._request("compile", job, True, on_tasks=on_tasks or collect)
+            settings, metadata, later = self._request("compile", job, True, on_tasks=on_tasks or collect)
         except ScriptOutOfTime as err:
             raise CompileError(f"job type script {err.filename} took longer than {self.time_limit_s:g} s") from None
-        return CompiledJob(settings, metadata, rows, dependencies)
+        return CompiledJob(settings, metadata, rows, dependencies + later)
 
     def check(self, job: dict) -> None:
         """Compile a job like `compile` and raise like it, without handing back its tasks."""
