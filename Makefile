@@ -7,7 +7,7 @@ WEBAPP_DIST := flamenco_pkg/webapp_dist/index.html
 ADDON_ZIP := flamenco-addon.zip
 PKG_SOURCES := $(shell find flamenco_pkg -type f -not -path '*/__pycache__/*' -not -path 'flamenco_pkg/webapp_dist/*' -not -path 'flamenco_pkg/manager/addon_dist/*')
 
-.PHONY: all venv webapp addon zipapps test test-unit bench run clean
+.PHONY: all venv webapp addon zipapps docs test test-unit bench run clean
 
 all: zipapps
 
@@ -24,6 +24,8 @@ webapp: $(WEBAPP_DIST)
 
 $(WEBAPP_DIST): $(shell test -d webapp && find webapp -type f -not -path 'webapp/node_modules/*' -not -path 'webapp/dist/*')
 	@if [ -f webapp/package.json ]; then \
+		command -v node >/dev/null || { echo "Node.js not found: the web UI build needs Node 18.19 or newer (apt-get install nodejs npm)." >&2; exit 1; }; \
+		node webapp/scripts/check-node.cjs && \
 		cd webapp && npm ci --no-audit --no-fund && npm run build; \
 	else \
 		mkdir -p flamenco_pkg/webapp_dist && echo '<!doctype html><title>Flamenco</title><p>The web UI is not built into this Manager.</p>' > $(WEBAPP_DIST); \
@@ -37,9 +39,14 @@ $(ADDON_ZIP): $(STAMP) $(shell test -d addon && find addon -type f -not -path '*
 	@touch $(ADDON_ZIP)
 
 zipapps: flamenco-manager.pyz flamenco-worker.pyz
+	@$(PY) -c "import os; [print(f'{n}: {os.path.getsize(n) / 1e6:.1f} MB') for n in ('flamenco-manager.pyz', 'flamenco-worker.pyz')]"
 
 flamenco-manager.pyz flamenco-worker.pyz: $(STAMP) $(WEBAPP_DIST) $(ADDON_ZIP) build_zipapp.py pyproject.toml $(PKG_SOURCES)
 	$(PY) build_zipapp.py
+
+# Generated documentation: the configuration reference from the settings tree.
+docs: $(STAMP)
+	$(PY) -m flamenco_pkg.manager.config.reference docs/configuration.md
 
 test: $(STAMP) zipapps
 	$(PY) -m pytest -q tests

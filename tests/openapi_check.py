@@ -7,6 +7,11 @@
 `body` is the parsed JSON body, text for `text/plain` responses, and None, b""
 or "" for an empty body. Bytes are JSON-decoded when a JSON body is expected.
 
+Upstream's spec lives beside this repository (../shared/reference/), not in
+it: `upstream_available()` says whether it is there, and tests that compare
+with it skip with `UPSTREAM_MISSING_REASON` when it is not.
+`assert_matches_specs` checks against ours always and upstream's when present.
+
 The upstream spec is known to disagree with what the real (Go) Manager
 sends; those documented differences (reference api.md, §1 and §5) are
 encoded below as `UPSTREAM_SCHEMA_FIXES` and `UPSTREAM_EXTRA_RESPONSES`, plus
@@ -44,14 +49,6 @@ _MESSAGE_ONLY = {
 }
 
 
-def _fix_registered_worker(schemas: dict[str, Any]) -> None:
-    s = schemas["RegisteredWorker"]
-    s["required"] = [r for r in s["required"] if r != "current_task"]  # no such property
-    s["properties"]["status"] = {  # "" until the first sign-on (api.md trap 11)
-        "anyOf": [{"$ref": "#/components/schemas/WorkerStatus"}, {"type": "string", "enum": [""]}]
-    }
-
-
 def _drop_required(name: str, prop: str):
     def fix(schemas: dict[str, Any]) -> None:
         schemas[name]["required"] = [r for r in schemas[name]["required"] if r != prop]
@@ -67,7 +64,8 @@ def _set_required(name: str, required: list[str]):
 # Schema bugs of the upstream spec: the real Manager never sends these fields.
 UPSTREAM_SCHEMA_FIXES = {
     "ManagerVariable: `name` is required but never sent": _drop_required("ManagerVariable", "name"),
-    "RegisteredWorker: phantom `current_task`, status ''": _fix_registered_worker,
+    "RegisteredWorker: requires `current_task`, which it does not list": _drop_required(
+        "RegisteredWorker", "current_task"),
     "JobTasksSummary: requires `jobs`, sends `tasks`": _set_required("JobTasksSummary", ["tasks"]),
     "EventLastRenderedUpdate: `task_id` never sent": _drop_required("EventLastRenderedUpdate", "task_id"),
 }
@@ -163,19 +161,30 @@ class SpecChecker:
                 f"body: {_short(body)}"
             )
 
+    def _router_error(self, path: str, status: int, body: Any) -> None:
+        """A router error: `{message}` is enough for upstream; ours also needs `code`."""
+        schema = _MESSAGE_ONLY if self.lenient else _ERROR
+        if isinstance(body, bytes):
+            body = json.loads(body)
+        self._validate(schema, body, f"router answer {status} for {path}")
+        if "code" in body and body["code"] != status:
+            raise AssertionError(f"router answer for {path}: error body has code {body['code']}, HTTP status is {status}")
+
     def check(self, method: str, path: str, status: int, body: Any) -> None:
         """Raise AssertionError when the response does not fit the spec."""
         path = path.split("?", 1)[0]
         found = self._match(path)
         if found is None:
-            if status == 404 and isinstance(body, dict) and isinstance(body.get("message"), str):
-                return  # router 404 for unknown URLs
+            if status == 404:
+                self._router_error(path, status, body)  # router 404 for unknown URLs
+                return
             raise AssertionError(f"{self.name} spec: no path template matches {path!r}")
         template, item = found
         op = item.get(method.lower())
         if op is None:
             if status == 405:
-                return  # router: wrong method
+                self._router_error(path, status, body)  # router: wrong method
+                return
             raise AssertionError(f"{self.name} spec: {template} has no {method.upper()} operation")
         where = f"{op['operationId']} ({method.upper()} {template}) -> {status}"
         expected = self._expectation(op, status)
@@ -203,19 +212,33 @@ class SpecChecker:
             raise AssertionError(f"{where}: error body has code {code}, HTTP status is {status}")
 
 
+UPSTREAM_MISSING_REASON = (
+    f"upstream Flamenco's OpenAPI spec is not at {UPSTREAM_SPEC_PATH} (it is looked for in "
+    f"../shared/reference/ beside this repository); comparisons with upstream are skipped"
+)
+
+
+def upstream_available() -> bool:
+    """Whether upstream's spec is beside this repository (a bare clone does not have it)."""
+    return UPSTREAM_SPEC_PATH.is_file()
+
+
 def _load_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise FileNotFoundError(
-            f"OpenAPI spec not found at {path}. The upstream spec is expected at "
-            f"<repo>/../shared/reference/flamenco-openapi.yaml."
-        )
+        raise FileNotFoundError(f"OpenAPI spec not found at {path}")
     return yaml.safe_load(path.read_text("utf-8"))
+
+
+@functools.cache
+def upstream_spec() -> dict[str, Any]:
+    """Upstream's spec as published (callers check `upstream_available()` first)."""
+    return _load_yaml(UPSTREAM_SPEC_PATH)
 
 
 @functools.cache
 def upstream_checker() -> SpecChecker:
     """Checker for the upstream spec, with the documented real-vs-spec fixes."""
-    spec = copy.deepcopy(_load_yaml(UPSTREAM_SPEC_PATH))
+    spec = copy.deepcopy(upstream_spec())
     for fix in UPSTREAM_SCHEMA_FIXES.values():
         fix(spec["components"]["schemas"])
     return SpecChecker("upstream", spec, lenient=True, extra=UPSTREAM_EXTRA_RESPONSES)
@@ -237,8 +260,23 @@ def assert_matches_own(method: str, path: str, status: int, body: Any) -> None:
     own_checker().check(method, path, status, body)
 
 
+def assert_matches_specs(method: str, path: str, status: int, body: Any) -> None:
+    """Assert a response fits our spec, and upstream's too when it is beside this repository."""
+    own_checker().check(method, path, status, body)
+    if upstream_available():
+        upstream_checker().check(method, path, status, body)
+
+
 def assert_matches_upstream_schema(schema_name: str, body: Any) -> None:
     """Assert a payload (e.g. a Socket.IO event) fits a named upstream component schema."""
     checker = upstream_checker()
     schema = checker.spec["components"]["schemas"][schema_name]
     checker._validate(schema, body, f"schema {schema_name}")
+
+
+def assert_matches_schemas(schema_name: str, body: Any) -> None:
+    """Assert a payload fits the named schema of our spec, and of upstream's when it is there."""
+    checker = own_checker()
+    checker._validate(checker.spec["components"]["schemas"][schema_name], body, f"schema {schema_name}")
+    if upstream_available():
+        assert_matches_upstream_schema(schema_name, body)

@@ -2,7 +2,9 @@
 
 Routes come from the project's OpenAPI spec: every operation with a handler
 is mounted at its path, its request is validated against the spec before the
-handler runs, and worker-tag operations require HTTP Basic auth.
+handler runs, and worker-tag operations require HTTP Basic auth. Every
+error, whatever produces it (validation, auth, a handler, Bottle's router,
+an unexpected exception), answers Flamenco's error object `{code, message}`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import functools
 import json
 import logging
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +34,7 @@ from .routes.common import ApiRequest, Reply, error_response, json_response
 log = logging.getLogger("flamenco.http")
 
 Handler = Callable[[Manager, ApiRequest], Any]
+INTERNAL_ERROR = "internal error in the Manager; see its log for details"
 
 
 
@@ -61,12 +65,18 @@ def _render(result: Any) -> bottle.HTTPResponse:
 def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operation,
               handler: Handler) -> Callable[..., bottle.HTTPResponse]:
     def endpoint(**path: str) -> bottle.HTTPResponse:
+        began = time.perf_counter()
+        resp = answer(**path)
+        manager.metrics.observe_request(op.operation_id, resp.status_code, time.perf_counter() - began)
+        return resp
+
+    def answer(**path: str) -> bottle.HTTPResponse:
         req = bottle.request
         worker_row = None
         if op.secured:  # before the body is read: strangers do not get 64 MiB parsed
             worker_row = manager.worker_auth.authenticate(manager, req.headers.get("Authorization", ""))
             if worker_row is None:
-                return json_response(403, {"message": "worker authentication failed"})
+                return error_response(403, "worker authentication failed")
         try:
             body = _request_body(req)
             valid = validator.validate(
@@ -76,7 +86,7 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
         except ManagerError as exc:
             return error_response(exc.status, exc.message)
         except RequestInvalid as exc:
-            return json_response(400, {"message": exc.message})
+            return error_response(400, exc.message)
         api_req = ApiRequest(path=valid.path, query=valid.query, body=valid.body, headers=req.headers,
                              remote_addr=client_address(req.environ, manager.config.trusted_proxies),
                              worker=worker_row, watch_hangup=_hangup_watch(req.environ))
@@ -84,9 +94,6 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
             return _render(handler(manager, api_req))
         except ManagerError as exc:
             return error_response(exc.status, exc.message, exc.headers)
-        except Exception:  # noqa: BLE001 — never a traceback to the client
-            log.exception("%s %s failed", req.method, req.path)
-            return error_response(500, "internal error in the Manager; see its log for details")
 
     endpoint.__name__ = op.operation_id
     return endpoint
@@ -152,6 +159,59 @@ def _hangup_watch(environ: dict) -> Callable[[Callable[[], None]], Callable[[], 
     return watch
 
 
+def _error_object(err: bottle.HTTPError) -> str:
+    """Bottle's own errors (unknown route, wrong method, static files) as Flamenco's error object."""
+    bottle.response.content_type = "application/json"
+    message = err.body if isinstance(err.body, str) and err.body else bottle.HTTP_CODES.get(err.status_code, "error")
+    if err.status_code >= 500:
+        message = INTERNAL_ERROR
+    return json.dumps({"code": err.status_code, "message": message}, separators=(",", ":"))
+
+
+def _no_traceback(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Plugin for every route: an unexpected exception is logged and answered with a 500 error object."""
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except bottle.HTTPResponse:
+            raise
+        except Exception:  # noqa: BLE001 — never a traceback to the client
+            log.exception("%s %s failed", bottle.request.method, bottle.request.path)
+            return error_response(500, INTERNAL_ERROR)
+    return wrapper
+
+
+def install_error_objects(app: bottle.Bottle) -> None:
+    """Every route of `app`, and Bottle itself, answer errors with Flamenco's error object."""
+    app.default_error_handler = _error_object
+    app.install(_no_traceback)
+
+
+# Methods answered with 405 on every API path that does not declare them.
+_REFUSED_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE")
+
+
+def _refuse_other_methods(app: bottle.Bottle) -> None:
+    """405 with the path's own `Allow` for undeclared methods on every API path.
+
+    Without these routes Bottle would hand `GET /api/v3/jobs/check` to
+    `GET /api/v3/jobs/{job_id}` (a 400 for the ID) and list a sibling path's
+    methods in `Allow`. Routes for a literal path win over parameter paths.
+    """
+    declared: dict[str, set[str]] = {}
+    for op in api_spec.route_table():
+        declared.setdefault(op.bottle_path, set()).add(op.method)
+    for path, methods in declared.items():
+        allow = ", ".join(sorted(methods))
+
+        def not_allowed(allow: str = allow, **_path: str) -> bottle.HTTPResponse:
+            return error_response(405, f"{bottle.request.method} is not allowed here; use {allow}", {"Allow": allow})
+
+        for method in _REFUSED_METHODS:
+            if method not in methods:
+                app.route(path, method=method, callback=not_allowed)
+
+
 def build_app(manager: Manager) -> bottle.Bottle:
     app = bottle.Bottle(catchall=False)
     validator = RequestValidator(api_spec.load_spec())
@@ -162,6 +222,7 @@ def build_app(manager: Manager) -> bottle.Bottle:
             continue
         app.route(op.bottle_path, method=op.method,
                   callback=_answer_disk_full(_endpoint(manager, validator, op, handler)))
+    _refuse_other_methods(app)
 
     for module in ROUTE_MODULES:
         if hasattr(module, "mount"):
@@ -173,19 +234,5 @@ def build_app(manager: Manager) -> bottle.Bottle:
         resp.content_type = "application/json"
         return resp
 
-    @app.error(404)
-    def not_found(_err: bottle.HTTPError) -> str:
-        bottle.response.content_type = "application/json"
-        return json.dumps({"message": "Not Found"})
-
-    @app.error(405)
-    def not_allowed(_err: bottle.HTTPError) -> str:
-        bottle.response.content_type = "application/json"
-        return json.dumps({"message": "Method Not Allowed"})
-
-    @app.error(500)
-    def server_error(_err: bottle.HTTPError) -> str:
-        bottle.response.content_type = "application/json"
-        return json.dumps({"code": 500, "message": "internal error in the Manager; see its log for details"})
-
+    install_error_objects(app)
     return app

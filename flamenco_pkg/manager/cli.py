@@ -101,7 +101,9 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
 
     finish_interrupted(manager)
     host, port = listen_host_port(config)
-    wsgi = socketio.WSGIApp(create_server(manager.broker, lambda: manager.config), build_app(manager))
+    sio = create_server(manager.broker, lambda: manager.config)
+    manager.metrics.watch_socketio(lambda: len(sio.eio.sockets))
+    wsgi = socketio.WSGIApp(sio, build_app(manager))
 
     class Handler(WebSocketHandler):
         """Answers without Nagle's delay, and lets a held request see its client's socket."""

@@ -8,7 +8,7 @@ import sqlite3
 import threading
 
 import gevent.queue
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +25,9 @@ from .job_types import JobTypeRegistry
 from .local_storage.task_logs import TaskLogs
 from .scheduler import wakeups
 from .scheduler.waiters import Waiters
+from .metrics import Metrics
 from .variables import Variables
+from .webhooks import outbox as webhook_outbox
 from .worker_auth import WorkerAuth
 
 log = logging.getLogger("flamenco.manager")
@@ -51,6 +53,12 @@ class Manager:
     waiters: Waiters = None  # type: ignore[assignment]  # built in __post_init__
     # Disks found full (507 answers, the farm status' disk_full).
     disk: DiskWatch = field(default_factory=DiskWatch)
+    metrics: Metrics = field(default_factory=Metrics)
+    # Called with (connection, changes) inside each change() transaction, before
+    # the commit: what they write commits or rolls back with the change (webhook outbox).
+    tx_hooks: list[Callable[[sqlite3.Connection, Changes], None]] = field(default_factory=list)
+    # Called with (old, new) after a configuration change is applied.
+    config_listeners: list[Callable[[config_mod.Config, config_mod.Config], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.variables = Variables.from_config(self.config)
@@ -58,6 +66,8 @@ class Manager:
         # A hang-up wakes its request at once (see app.py), so the check need not poll often.
         self.waiters = Waiters(cancel_poll_s=30, work_left=self._any_runnable)
         self.broker.subscribe(wakeups.subscriber(self.waiters), name="the long-poll wake-ups")
+        self.metrics.watch_farm(self)
+        self.tx_hooks.append(lambda conn, changes: webhook_outbox.record(self, conn, changes))
 
     def _any_runnable(self) -> bool:
         with self.db.tx() as conn:
@@ -69,6 +79,8 @@ class Manager:
         changes = Changes()
         with self.db.tx() as conn:
             yield conn, changes
+            for hook in self.tx_hooks:
+                hook(conn, changes)
         self.publish(changes)
 
     def farm_status(self) -> str:

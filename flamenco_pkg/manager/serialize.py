@@ -107,8 +107,8 @@ def registered_worker(row: sqlite3.Row) -> dict[str, Any]:
         "name": row["name"],
         "address": row["address"],
         "platform": row["platform"],
-        "software": "",
-        "status": "",
+        "software": row["software"],
+        "status": row["status"],
         "supported_task_types": split_types(row["supported_task_types"]),
     }
 
@@ -137,8 +137,6 @@ def tag(row: sqlite3.Row) -> dict[str, Any]:
 
 def worker_task(row: sqlite3.Row) -> dict[str, Any]:
     """WorkerTask: a task summary plus its job, as shown on a worker's page."""
-    return {
-        "id": row["uuid"], "name": row["name"], "status": row["status"], "index_in_job": row["index_in_job"],
-        "priority": row["priority"], "task_type": row["type"], "updated": api_time(row["updated_at"]),
-        "steps_completed": row["steps_completed"], "steps_total": row["steps_total"], "job_id": row["job_uuid"],
-    }
+    out = task_summary(row)
+    out["job_id"] = row["job_uuid"]
+    return out

@@ -27,6 +27,12 @@ BCRYPT_ROUNDS = 4  # bcrypt's minimum: the secret is random, so cost buys little
 SEEN_RESOLUTION = timedelta(seconds=1)  # last_seen is written at most this often per Worker
 # Checked against when the Worker is unknown, so an unknown id costs as much as a wrong secret.
 _DUMMY_HASH = bcrypt.hashpw(b"no such worker", bcrypt.gensalt(BCRYPT_ROUNDS))
+MAX_SECRET_BYTES = 72  # bcrypt refuses longer passwords
+
+
+def secret_fits(secret: str) -> bool:
+    """Whether bcrypt can hash this secret (a longer one is refused at registration)."""
+    return len(secret.encode("utf-8")) <= MAX_SECRET_BYTES
 
 
 def hash_secret(secret: str) -> str:
@@ -65,6 +71,8 @@ class WorkerAuth:
         if creds is None:
             return None
         uuid, secret = creds
+        if not secret_fits(secret):
+            return None
         with manager.db.tx() as conn:
             row = worker_db.fetch_by_uuid(conn, uuid)
             if row is not None and self._known_good(row, secret):

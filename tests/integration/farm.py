@@ -1,7 +1,7 @@
 """Test harness: a real Manager process over loopback, and scripted workers.
 
-Every JSON answer that passes through `Api` is checked against upstream
-Flamenco's OpenAPI spec, so the integration tests also guard the wire format.
+Every JSON answer that passes through `Api` is checked against our spec and upstream
+Flamenco's (when it is beside the repository), so the integration tests also guard the wire format.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from tests.openapi_check import assert_matches_upstream
+from tests.openapi_check import assert_matches_specs
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ def wait_until(predicate, deadline_s: float = 10.0, interval_s: float = 0.05, wh
 
 
 class Api:
-    """requests over loopback; checks each JSON body against upstream's spec."""
+    """requests over loopback; checks each JSON body against our spec (and upstream's when present)."""
 
     def __init__(self, base_url: str, auth: tuple[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -55,7 +55,7 @@ class Api:
         resp = self.session.request(method, self.base_url + path, json=json, data=data, headers=headers,
                                     auth=self.auth if auth == "default" else auth, timeout=30)
         if check and resp.headers.get("Content-Type", "").startswith("application/json") and path.startswith("/api/v3/"):
-            assert_matches_upstream(method, path, resp.status_code, resp.json())
+            assert_matches_specs(method, path, resp.status_code, resp.json())
         return resp
 
     def get(self, path: str, **kw: Any) -> requests.Response:

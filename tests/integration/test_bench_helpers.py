@@ -35,7 +35,7 @@ def test_bare_server_hands_out_each_task_once(tmp_path):
                 assert done.status == 204, done.body
 
         greenlets = [gevent.spawn(drain, w) for w in workers]
-        gevent.joinall(greenlets, timeout=60, raise_error=True)
+        gevent.joinall(greenlets, timeout=180, raise_error=True)
         assert all(g.dead for g in greenlets)
         assert len(handed) == n_tasks
         assert len(set(handed)) == n_tasks

@@ -51,3 +51,38 @@ def test_job_tasks_can_be_paged(manager, api):
     assert page == everything[3:7]
     assert api.get(f"/api/v3/jobs/{job['id']}/tasks?limit=0").status_code == 400
     assert api.get(f"/api/v3/jobs/{job['id']}/tasks?offset=-1").status_code == 400
+
+
+def test_jobs_can_be_paged_and_sorted(manager, api):
+    ids = []
+    for i, (name, priority) in enumerate([("b", 10), ("A", 90), ("c", 50), ("a2", 50), ("D", 70)]):
+        ids.append(api.post("/api/v3/jobs", json={
+            "name": name, "type": "echo-sleep-test", "priority": priority, "submitter_platform": "linux",
+            "settings": {"message": str(i)}}).json()["id"])
+    # Pausing one job makes it the most recently updated.
+    assert api.post(f"/api/v3/jobs/{ids[1]}/setstatus", json={"status": "paused", "reason": "t"}).status_code == 204
+
+    everything = api.get("/api/v3/jobs").json()["jobs"]
+    assert [j["id"] for j in everything] == ids  # upstream: every job, creation order
+
+    def page(query: str) -> list[str]:
+        resp = api.get(f"/api/v3/jobs?{query}")
+        assert resp.status_code == 200, resp.text
+        return [j["id"] for j in resp.json()["jobs"]]
+
+    assert page("limit=2") == ids[:2]
+    assert page("limit=2&offset=2") == ids[2:4]
+    assert page("offset=4") == ids[4:]
+    assert page("sort=-created&limit=3") == ids[::-1][:3]
+    assert page("sort=-updated&limit=1") == [ids[1]]
+    assert page("sort=name") == [ids[1], ids[3], ids[0], ids[2], ids[4]]  # A a2 b c D: case ignored
+    # Equal priorities keep creation order, in the sort's direction, so pages never overlap.
+    assert page("sort=-priority") == [ids[1], ids[4], ids[3], ids[2], ids[0]]
+    assert page("sort=priority") == [ids[0], ids[2], ids[3], ids[4], ids[1]]
+    assert page("sort=-priority&limit=2&offset=2") == [ids[3], ids[2]]
+    assert page("sort=status&limit=1") != []
+
+    for bad in ("limit=0", "offset=-1", "sort=owner", "sort=", "limit=x"):
+        resp = api.get(f"/api/v3/jobs?{bad}")
+        assert resp.status_code == 400, bad
+        assert resp.json()["message"]

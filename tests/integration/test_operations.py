@@ -160,17 +160,25 @@ def test_silent_worker_goes_to_error_and_its_task_is_requeued(fast_manager):
     del job
 
 
-def test_untouched_task_times_out(fast_manager):
-    api = fast_manager.api()
-    submit(api, repeats=0)
-    worker = ScriptedWorker(fast_manager.url, name="busy").start()
-    task = worker.ask_task().json()
-    # Keep the worker alive (state polls) but never touch the task.
-    def failed():
-        worker.api.get("/api/v3/worker/state")
-        return api.get(f"/api/v3/tasks/{task['uuid']}").json()["status"] == "failed"
-    wait_until(failed, deadline_s=40, interval_s=0.3, what="the task to time out")
-    assert "timed out" in api.get(f"/api/v3/tasks/{task['uuid']}/logtail").text
+def test_untouched_task_times_out(tmp_path):
+    # The Worker's own timeout is long here: on a busy machine its keep-alive polls
+    # could come late and make it the one that times out instead of the task.
+    manager = ManagerProcess(tmp_path / "fast", extra_config=(
+        "worker_timeout: 1m\ntask_timeout: 2s\ntimeout_check_interval: 200ms\n")).start()
+    try:
+        api = manager.api()
+        submit(api, repeats=0)
+        worker = ScriptedWorker(manager.url, name="busy").start()
+        task = worker.ask_task().json()
+
+        def failed():  # keep the worker alive (state polls) but never touch the task
+            worker.api.get("/api/v3/worker/state")
+            return api.get(f"/api/v3/tasks/{task['uuid']}").json()["status"] == "failed"
+
+        wait_until(failed, deadline_s=40, interval_s=0.3, what="the task to time out")
+        assert "timed out" in api.get(f"/api/v3/tasks/{task['uuid']}/logtail").text
+    finally:
+        manager.stop()
 
 
 def test_sleep_schedule_puts_worker_to_sleep_and_wakes_it(fast_manager):

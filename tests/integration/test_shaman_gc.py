@@ -76,3 +76,19 @@ def test_periodic_gc(tmp_path):
                    what="the sweep's report in the log")
     finally:
         manager.stop()
+
+
+def test_periodic_gc_without_shared_storage_is_a_plain_warning(tmp_path):
+    """Shared storage cleared while running: the sweep says so plainly, no traceback each period."""
+    manager = ManagerProcess(tmp_path / "m", extra_config=(
+        "shaman:\n  enabled: true\n  garbageCollect:\n    period: 200ms\n    maxAge: 1h\n")).start()
+    try:
+        api = manager.api()
+        config = api.get("/api/v3/configuration/file").json()
+        config["shared_storage_path"] = ""
+        assert api.put("/api/v3/configuration/file", json=config).status_code == 204
+        wait_until(lambda: manager.log_text().count("Shaman garbage collection skipped") >= 2, deadline_s=15,
+                   what="two sweeps skipped for lack of shared storage")
+        assert "Traceback" not in manager.log_text()
+    finally:
+        manager.stop()

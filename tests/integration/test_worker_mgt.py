@@ -26,6 +26,7 @@ def test_list_fetch_and_delete_workers(manager, api):
     assert [(w["id"], w["name"], w["status"]) for w in listed] == [(worker.uuid, "farm-01", "awake")]
     one = api.get(f"/api/v3/worker-mgt/workers/{worker.uuid}").json()
     assert one["task"]["id"] == task["uuid"] and one["task"]["job_id"] == task["job"]
+    assert one["task"]["worker"] == {"id": worker.uuid, "name": "farm-01", "address": "127.0.0.1"}
     assert one["platform"] == "linux" and one["ip_address"] == "127.0.0.1"
 
     assert api.delete(f"/api/v3/worker-mgt/workers/{worker.uuid}").status_code == 204
@@ -33,6 +34,35 @@ def test_list_fetch_and_delete_workers(manager, api):
     assert api.get(f"/api/v3/worker-mgt/workers/{worker.uuid}").status_code == 404
     assert api.get(f"/api/v3/tasks/{task['uuid']}").json()["status"] == "queued"
     assert worker.ask_task().status_code == 403  # its credentials no longer work
+
+
+def test_registered_worker_is_offline_until_it_signs_on(manager, api):
+    """Upstream answers status "", which is no WorkerStatus; lists and events show offline."""
+    live = LiveClient(manager.url)
+    try:
+        live.subscribe("allWorkers")
+        worker = ScriptedWorker(manager.url, name="newcomer")
+        registered = worker.register()
+        assert registered["status"] == "offline" and registered["software"] == ""
+        listed = api.get("/api/v3/worker-mgt/workers").json()["workers"]
+        assert [(w["id"], w["status"]) for w in listed] == [(worker.uuid, "offline")]
+        assert api.get(f"/api/v3/worker-mgt/workers/{worker.uuid}").json()["status"] == "offline"
+        worker.sign_on()
+        update = live.wait_for("/workers", lambda p: p["id"] == worker.uuid and p["status"] == "starting")
+        assert update["previous_status"] == "offline"
+        live.check_schemas()
+    finally:
+        live.close()
+
+
+def test_worker_secret_longer_than_bcrypt_takes_is_refused(manager, api):
+    body = {"secret": "é" * 37, "platform": "linux", "name": "long", "supported_task_types": ["misc"]}  # 74 bytes
+    resp = api.post("/api/v3/worker/register-worker", json=body)
+    assert resp.status_code == 400 and resp.json() == {
+        "code": 400, "message": "a worker secret may be at most 72 bytes long"}
+    worker = ScriptedWorker(manager.url, name="fits").start()
+    worker.api.auth = (worker.uuid, "x" * 100)
+    assert worker.ask_task().status_code == 403
 
 
 @pytest.mark.parametrize("lazy", [True, False])

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 import requests
 
+from flamenco_pkg import __version__
 from tests.integration.farm import REPO, free_port, wait_until
 
 MANAGER_PYZ = REPO / "flamenco-manager.pyz"
@@ -78,11 +81,84 @@ def test_manager_zipapp_from_empty_folder(tmp_path):
         proc.wait(timeout=20)
 
 
-def test_worker_zipapp_help(tmp_path):
-    env = {"HOME": str(tmp_path), "PATH": os.environ["PATH"]}
-    helped = run([str(WORKER_PYZ), "-help"], tmp_path, env)
-    assert helped.returncode == 0
-    assert "-version" in helped.stdout
+def test_worker_zipapp_help_from_empty_folder(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    folder = tmp_path / "render"
+    folder.mkdir()
+    shutil.copy(WORKER_PYZ, folder)
+    env = {"HOME": str(home), "PATH": os.environ["PATH"], "LANG": "C.UTF-8"}
+    helped = run(["flamenco-worker.pyz", "-help"], folder, env)
+    assert helped.returncode == 0, helped.stderr
+    for flag in ("-version", "-manager"):
+        assert flag in helped.stdout
+    assert run(["flamenco-worker.pyz", "-version"], folder, env).stdout.strip() == __version__
+    assert sorted(p.name for p in folder.iterdir()) == ["flamenco-worker.pyz"], "-help writes nothing"
+
+
+# Run inside the zipapp (shiv's SHIV_INTERPRETER): import every module of
+# flamenco_pkg it carries, and say where the third-party ones came from.
+IMPORT_ALL = """
+import importlib, json, pkgutil, sys
+import flamenco_pkg
+names, failed = [], {}
+for info in pkgutil.walk_packages(flamenco_pkg.__path__, "flamenco_pkg."):
+    names.append(info.name)
+    try:
+        importlib.import_module(info.name)
+    except BaseException as exc:
+        failed[info.name] = f"{type(exc).__name__}: {exc}"
+files = {name: getattr(mod, "__file__", None) or "" for name, mod in sys.modules.items()}
+print(json.dumps({"modules": names, "failed": failed, "files": files, "path": sys.path}))
+"""
+
+
+def import_everything(pyz: Path, tmp_path: Path) -> dict:
+    """Import every flamenco_pkg module of a zipapp in a clean interpreter.
+
+    -I -S: no environment variables, no user or system site-packages, so only
+    the zipapp's own (extracted under a fresh HOME) can satisfy an import.
+    """
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "PATH": os.environ["PATH"], "LANG": "C.UTF-8", "SHIV_INTERPRETER": "1"}
+    result = subprocess.run([sys.executable, "-I", "-S", str(pyz), "-c", IMPORT_ALL], cwd=home, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("pyz, must_have", [
+    (MANAGER_PYZ, "flamenco_pkg.manager.app"),
+    (WORKER_PYZ, "flamenco_pkg.worker.cli"),
+])
+def test_every_module_of_the_zipapp_imports_from_a_clean_interpreter(pyz, must_have, tmp_path):
+    found = import_everything(pyz, tmp_path)
+    assert must_have in found["modules"]
+    assert not found["failed"], found["failed"]
+    home = str(tmp_path / "home")
+    site = [p for p in found["path"] if "site-packages" in p or "dist-packages" in p]
+    assert site and all(p.startswith(home) for p in site), site
+    third_party = {n: f for n, f in found["files"].items()
+                   if f and "site-packages" in f and not n.startswith("flamenco_pkg")}
+    assert third_party and all(f.startswith(home) for f in third_party.values())
+
+
+def test_worker_zipapp_carries_only_what_the_worker_imports(tmp_path):
+    found = import_everything(WORKER_PYZ, tmp_path)
+    assert all(n == "flamenco_pkg" or n.split(".")[1] in ("worker", "discovery", "logsetup")
+               for n in found["modules"]), found["modules"]
+    roots = {n.split(".")[0] for n in found["files"]}
+    assert {"requests", "yaml"} <= roots
+    assert not roots & {"gevent", "bottle", "socketio", "engineio", "quickjs", "bcrypt", "jsonschema"}
+    with zipfile.ZipFile(WORKER_PYZ) as zf:
+        tops = {name.split("/")[1] for name in zf.namelist() if name.startswith("site-packages/")}
+        ours = {name.split("/")[2] for name in zf.namelist() if name.startswith("site-packages/flamenco_pkg/")}
+    for heavy in ("gevent", "bottle.py", "quickjs", "bcrypt", "jsonschema", "socketio", "greenlet"):
+        assert heavy not in tops, f"{heavy} is in the Worker zipapp"
+    assert "PIL" in tops, "the Worker shrinks previews with Pillow before upload"
+    assert ours == {"__init__.py", "discovery.py", "logsetup.py", "worker"}, ours
+    assert WORKER_PYZ.stat().st_size < MANAGER_PYZ.stat().st_size * 0.7
 
 
 def test_bad_config_is_a_clear_error(tmp_path):

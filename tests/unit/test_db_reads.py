@@ -270,7 +270,8 @@ def test_read_handlers_answer_while_a_write_is_open_and_show_only_committed_rows
         assert _body(job_control.fetch_job_blocklist(manager, _request(job_id=job_uuid))) == []
         assert job_control.delete_job_what_would_it_do(manager, _request(job_id=job_uuid)) == {
             "shaman_checkout": False}
-        assert meta.get_farm_status(manager, _request())["status"] == "waiting"  # a queued job, no awake worker
+        # The only Worker registered but never signed on (offline): nothing can run.
+        assert meta.get_farm_status(manager, _request())["status"] == "inoperative"
     assert len(_body(jobs.fetch_jobs(manager, _request()))["jobs"]) == 2
 
 

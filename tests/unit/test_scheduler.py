@@ -22,7 +22,7 @@ class Farm:
 
     def worker(self, types=TYPES, tags=()) -> int:
         wid = worker_db.insert_worker(self.conn, uuid=str(uuid.uuid4()), secret_hash="x", name="w",
-                                      address="", platform="linux", supported_task_types=list(types))
+                                      address="", platform="linux", supported_task_types=list(types), status="awake")
         for tag in tags:
             self.conn.execute("INSERT INTO worker_tag_membership (worker_tag_id, worker_id) VALUES (?, ?)", (tag, wid))
         return wid

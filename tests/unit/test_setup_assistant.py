@@ -120,9 +120,12 @@ def test_apply_config_saves_then_swaps(tmp_path):
         config = config_mod.Config()
         config_path = path
         variables = Variables.from_config(config)
+        config_listeners = [lambda old, new: heard.append((old, new))]
 
+    heard = []
     new = sa.setup_assistant_config(FakeManager.config, str(tmp_path), "/usr/bin/blender", platform="linux")
     sa.apply_config(FakeManager, new, "test")
     assert FakeManager.config is new
+    assert heard and heard[0][1] is new  # listeners (MQTT) hear of the change
     assert FakeManager.variables.lookup("workers", "linux")["blender"]["value"] == "/usr/bin/blender"
     assert config_mod.load_config(path).shared_storage_path == str(tmp_path)

@@ -517,7 +517,7 @@ def test_failure_verdict_rejects_bad_counts(bad):
 
 
 def test_register():
-    assert states.worker_registered() == WorkerChange(status="", request=None, return_tasks=False)
+    assert states.worker_registered() == WorkerChange(status="offline", request=None, return_tasks=False)
 
 
 def test_sign_on_keeps_request_and_starts():

@@ -25,6 +25,7 @@ from typing import Any, Mapping, get_type_hints
 import yaml
 
 from .durations import DURATION_EXAMPLES, format_duration, parse_duration
+from .mqtt_broker import parse_broker
 
 __all__ = [
     "AUDIENCES",
@@ -41,6 +42,8 @@ __all__ = [
     "ShamanConfig",
     "Variable",
     "VariableValue",
+    "WEBHOOK_EVENTS",
+    "Webhook",
     "config_from_dict",
     "config_to_dict",
     "default_variables",
@@ -148,6 +151,19 @@ class MQTTConfig:
     client: MQTTClientConfig = field(default_factory=MQTTClientConfig)
 
 
+# What a webhook can be told about (ours; upstream has no webhooks).
+WEBHOOK_EVENTS = ("job-status", "worker-status")
+
+
+@dataclass
+class Webhook:
+    """A receiver of signed JSON POSTs about job and worker status changes."""
+
+    url: str = ""
+    events: list[str] = field(default_factory=list)
+    secret: str = field(default="", metadata={"secret": True})
+
+
 @dataclass
 class VariableValue:
     """One value of a variable, for some platforms and one audience.
@@ -212,6 +228,7 @@ class Config:
     # Ours (security): web origins besides the Manager's own address whose pages
     # may open the live-update (Socket.IO) connection, like https://farm.example.
     allowed_origins: list[str] = field(default_factory=list)
+    webhooks: list[Webhook] = field(default_factory=list)
     variables: dict[str, Variable] = field(default_factory=default_variables)
 
     @property
@@ -380,6 +397,8 @@ class _Reader:
             kind = hints[f.name]
             if f.name == "variables":
                 setattr(obj, f.name, self.variables(current, value, here))
+            elif f.name == "webhooks":
+                setattr(obj, f.name, self.webhooks(value, here))
             elif is_dataclass(current):
                 self.fill(current, value, here)
             elif kind is str:
@@ -403,6 +422,26 @@ class _Reader:
                 raise self.error(where, f"variable name {_show(name)} must be non-empty text")
             result[name] = self.variable(spec, _join(where, name))
         return result
+
+    def webhooks(self, raw: Any, where: str) -> list[Webhook]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            raise self.error(where, f"expected a list of webhooks, got {_show(raw)}")
+        hooks = []
+        for index, item in enumerate(raw):
+            here = f"{where}[{index}]"
+            hook = Webhook()
+            self.fill(hook, item, here)
+            hook.url = hook.url.strip()
+            scheme, _, rest = hook.url.partition("://")
+            if scheme.lower() not in ("http", "https") or not rest.strip("/"):
+                raise self.error(f"{here}.url", f"{_show(hook.url)} is not an http:// or https:// URL")
+            for event in hook.events:
+                if event not in WEBHOOK_EVENTS:
+                    raise self.error(f"{here}.events", f"{_show(event)} is not one of {', '.join(WEBHOOK_EVENTS)}")
+            hooks.append(hook)
+        return hooks
 
     def variable(self, raw: Any, where: str) -> Variable:
         data = self.mapping(raw, where)
@@ -521,6 +560,14 @@ def _check(cfg: Config, reader: _Reader) -> None:
             raise reader.error(f"allowed_origins[{index}]", f"{_show(origin)} is not a web origin like "
                                "https://farm.example or http://192.168.0.5:8080 (scheme, host, optional port)")
     cfg.allowed_origins = [origin.lower() for origin in cfg.allowed_origins]
+    mqtt = cfg.mqtt.client
+    if mqtt.enabled:
+        try:
+            parse_broker(mqtt.broker)
+        except ValueError as exc:
+            raise reader.error("mqtt.client.broker", str(exc)) from None
+    if any(c in mqtt.topic_prefix for c in "+#\0"):
+        raise reader.error("mqtt.client.topic_prefix", f"{_show(mqtt.topic_prefix)} may not contain + # or NUL")
 
     if cfg.shared_storage_path:
         if cfg.shared_storage_path.startswith("\\\\"):
@@ -575,6 +622,12 @@ def _build(data: Any, source: str, previous: Config | None = None) -> Config:
     if previous is not None and cfg.mqtt.client.password == PASSWORD_MASK:
         # A round trip through the redacted JSON keeps the stored secret.
         cfg.mqtt.client.password = previous.mqtt.client.password
+    for index, hook in enumerate(cfg.webhooks):
+        if hook.secret == PASSWORD_MASK:  # same round trip for webhook secrets, matched by URL
+            stored = [h.secret for h in (previous.webhooks if previous else []) if h.url == hook.url]
+            if not stored:
+                raise reader.error(f"webhooks[{index}].secret", "is masked, but no secret is stored for this URL")
+            hook.secret = stored[0]
     return cfg
 
 
@@ -643,6 +696,8 @@ def _to_dict(obj: Any, hide_secrets: bool) -> dict[str, Any]:
         value = getattr(obj, f.name)
         if f.name == "variables":
             out[_key(f)] = {name: _variable_to_dict(v) for name, v in value.items()}
+        elif f.name == "webhooks":
+            out[_key(f)] = [_to_dict(hook, hide_secrets) for hook in value]
         elif is_dataclass(value):
             out[_key(f)] = _to_dict(value, hide_secrets)
         elif isinstance(value, timedelta):
@@ -660,7 +715,7 @@ def config_to_dict(cfg: Config, *, hide_secrets: bool = False) -> dict[str, Any]
 
 
 def redacted_config_dict(cfg: Config) -> dict[str, Any]:
-    """config_to_dict with secrets (the MQTT password) masked, for echoing to clients and logs."""
+    """config_to_dict with secrets (the MQTT password, webhook secrets) masked, for echoing to clients and logs."""
     return _to_dict(cfg, hide_secrets=True)
 
 

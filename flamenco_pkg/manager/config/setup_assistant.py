@@ -206,6 +206,8 @@ def apply_config(manager: Any, new: Config, what: str) -> None:
         old = manager.config
         manager.config = new
         manager.variables = Variables.from_config(new)
+    for listener in manager.config_listeners:  # e.g. MQTT reconnects with the new settings
+        listener(old, new)
     later = needs_restart(old, new)
     log.info("%s: configuration saved to %s and applied", what, manager.config_path)
     if later:

@@ -85,16 +85,21 @@ def check_database(conn: sqlite3.Connection, path: str) -> None:
         raise DatabaseError(f"database {path} has {len(broken)} rows pointing at missing rows")
 
 
-def _in_read_tx(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple) -> T:
-    """Runs in a pool thread: one snapshot for everything `fn` reads."""
+def _in_read_tx(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple) -> tuple[bool, Any]:
+    """Runs in a pool thread: one snapshot for everything `fn` reads.
+
+    Returns (True, result) or (False, exception): an exception raised out of a
+    pool thread would be printed by gevent's hub as a traceback, and a 404 is
+    not worth a traceback in the log.
+    """
     conn.execute("BEGIN")
     try:
         result = fn(conn, *args)
-    except BaseException:
+    except Exception as exc:  # noqa: BLE001 — handed back to the waiting greenlet
         conn.execute("ROLLBACK")
-        raise
+        return False, exc
     conn.execute("COMMIT")
-    return result
+    return True, result
 
 
 class Database:
@@ -190,7 +195,7 @@ class Database:
         conn = self._take_reader()
         result = gevent.get_hub().threadpool.spawn(_in_read_tx, conn, fn, args)
         try:
-            value = result.get()
+            ok, value = result.get()
         except BaseException:
             if result.ready():
                 self._idle_readers.put(conn)
@@ -198,6 +203,8 @@ class Database:
                 result.rawlink(lambda _done: self._idle_readers.put(conn))
             raise
         self._idle_readers.put(conn)
+        if not ok:
+            raise value
         return value
 
     def _take_reader(self) -> sqlite3.Connection:

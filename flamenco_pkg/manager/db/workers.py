@@ -13,13 +13,14 @@ WORKER_COLUMNS = """id, created_at, updated_at, uuid, secret, name, address, pla
 
 
 def insert_worker(conn: sqlite3.Connection, *, uuid: str, secret_hash: str, name: str, address: str,
-                  platform: str, supported_task_types: list[str]) -> int:
+                  platform: str, supported_task_types: list[str], status: str = "offline") -> int:
+    """A new worker row; registration passes `rules.worker_registered()`'s status (offline)."""
     now = utcnow()
     cur = conn.execute(
         """INSERT INTO workers (created_at, updated_at, uuid, secret, name, address, platform,
-                                supported_task_types, last_seen_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (now, now, uuid, secret_hash, name, address, platform, ",".join(supported_task_types), now),
+                                supported_task_types, last_seen_at, status)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (now, now, uuid, secret_hash, name, address, platform, ",".join(supported_task_types), now, status),
     )
     return int(cur.lastrowid)
 
@@ -132,8 +133,11 @@ def last_task(conn: sqlite3.Connection, worker_id: int) -> sqlite3.Row | None:
     """The worker's active task, else the one it touched last."""
     return conn.execute(
         """SELECT t.uuid, t.name, t.status, t.index_in_job, t.priority, t.type, t.updated_at,
-                  t.steps_completed, t.steps_total, j.uuid AS job_uuid
-           FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.worker_id = ?
+                  t.steps_completed, t.steps_total, j.uuid AS job_uuid,
+                  w.uuid AS worker_uuid, w.name AS worker_name, w.address AS worker_address,
+                  w.deleted_at AS worker_deleted_at
+           FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN workers w ON w.id = t.worker_id
+           WHERE t.worker_id = ?
            ORDER BY t.status = 'active' DESC, t.last_touched_at DESC LIMIT 1""", (worker_id,)).fetchone()
 
 

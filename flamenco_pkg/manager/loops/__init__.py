@@ -13,15 +13,17 @@ import logging
 from ..disk_full import loop as disk_full_loop
 from ..job_deleter import loop as job_deleter_loop
 from ..last_rendered import loop as last_rendered_loop
+from ..mqtt import loop as mqtt_loop
 from ..shaman import gc_loop as shaman_gc_loop
 from ..sleep import loop as sleep_loop
 from ..timeouts import loop as timeout_loop
+from ..webhooks import loop as webhook_loop
 from . import farm_status, integrity_check, ssdp, wal_checkpoint
 
 log = logging.getLogger("flamenco.loops")
 
-LOOPS = (disk_full_loop, farm_status, integrity_check, job_deleter_loop, last_rendered_loop, shaman_gc_loop, sleep_loop,
-         ssdp, timeout_loop, wal_checkpoint)
+LOOPS = (disk_full_loop, farm_status, integrity_check, job_deleter_loop, last_rendered_loop, mqtt_loop,
+         shaman_gc_loop, sleep_loop, ssdp, timeout_loop, wal_checkpoint, webhook_loop)
 
 
 def start_all(manager) -> list:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import configuration, job_control, job_files, jobs, last_rendered, meta, shaman, upnp, webapp, worker, worker_mgt
+from . import (configuration, job_control, job_files, jobs, last_rendered, meta, metrics, shaman, upnp, webapp, worker,
+               worker_mgt)
 
 ROUTE_MODULES: tuple[ModuleType, ...] = (
-    configuration, job_control, job_files, jobs, last_rendered, meta, shaman, upnp, webapp, worker, worker_mgt,
+    configuration, job_control, job_files, jobs, last_rendered, meta, metrics, shaman, upnp, webapp, worker, worker_mgt,
 )

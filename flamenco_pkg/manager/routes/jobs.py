@@ -36,12 +36,13 @@ def submit_job_check(m: Manager, r: ApiRequest) -> Reply:
 # Reads run in Database.read's threads, row conversion and JSON encoding
 # included, so a list of 100,000 rows does not hold up the Workers' calls.
 
-def _jobs_json(conn: sqlite3.Connection) -> bytes:
-    return encode_json_list("jobs", job_db.fetch_all(conn), serialize.job)
+def _jobs_json(conn: sqlite3.Connection, limit: int, offset: int, sort: str) -> bytes:
+    return encode_json_list("jobs", job_db.fetch_page(conn, limit, offset, sort), serialize.job)
 
 
 def fetch_jobs(m: Manager, r: ApiRequest) -> Reply:
-    return Reply(200, m.db.read(_jobs_json))
+    return Reply(200, m.db.read(_jobs_json, r.query.get("limit", -1), r.query.get("offset", 0),
+                                r.query.get("sort", "created")))
 
 
 def fetch_job(m: Manager, r: ApiRequest) -> dict[str, Any]:

@@ -169,11 +169,7 @@ def mount(app: bottle.Bottle, manager: Manager) -> None:
 
     @app.post(UPLOAD_ROUTE)
     def shaman_file_store(checksum: str, filesize: str) -> bottle.HTTPResponse:
-        try:
-            return _upload(manager, validator, checksum, filesize)
-        except Exception:  # noqa: BLE001 — never a traceback to the client
-            log.exception("Shaman upload failed")
-            return error_response(500, "internal error in the Manager; see its log for details")
+        return _upload(manager, validator, checksum, filesize)
 
     @app.get("/" + ADDON_FILENAME)
     def download_addon() -> bottle.HTTPResponse:

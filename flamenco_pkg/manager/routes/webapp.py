@@ -20,6 +20,7 @@ from pathlib import Path
 import bottle
 
 from ..context import Manager
+from .common import error_response
 
 log = logging.getLogger("flamenco.webapp")
 
@@ -73,9 +74,7 @@ def file_response(node: Traversable, name: str, *, cache: str) -> bottle.HTTPRes
 
 
 def not_found() -> bottle.HTTPResponse:
-    resp = bottle.HTTPResponse('{"message":"Not Found"}', status=404)
-    resp.content_type = "application/json"
-    return resp
+    return error_response(404, "Not Found")
 
 
 def serve_app(path: str) -> bottle.HTTPResponse:
@@ -94,9 +93,7 @@ def serve_app(path: str) -> bottle.HTTPResponse:
     index = find_file(root, ["index.html"])
     if index is None:
         log.error("the web UI is not built into this Manager (no %s/index.html); run `make webapp`", DIST_FOLDER)
-        resp = bottle.HTTPResponse("The web UI is not built into this Manager; run `make webapp`.", status=404)
-        resp.content_type = "text/plain; charset=UTF-8"
-        return resp
+        return error_response(404, "The web UI is not built into this Manager; run `make webapp`.")
     return file_response(index, "index.html", cache="no-cache")
 
 

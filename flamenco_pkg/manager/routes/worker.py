@@ -14,7 +14,7 @@ from ..db import jobs as job_db
 from ..db import tasks as task_db
 from ..db import workers as worker_db
 from ..state_machine.apply import change_task_status, worker_failed_task
-from ..worker_auth import hash_secret
+from ..worker_auth import MAX_SECRET_BYTES, hash_secret, secret_fits
 from .common import NO_CONTENT, ManagerError, ApiRequest, Reply
 
 
@@ -26,11 +26,14 @@ def register_worker(m: Manager, r: ApiRequest) -> dict[str, Any]:
     body = r.body
     if not body["secret"]:
         raise ManagerError(400, "a worker must register with a non-empty secret")
+    if not secret_fits(body["secret"]):
+        raise ManagerError(400, f"a worker secret may be at most {MAX_SECRET_BYTES} bytes long")
     with m.change() as (conn, _changes):
         worker_id = worker_db.insert_worker(
             conn, uuid=str(uuidlib.uuid4()), secret_hash=hash_secret(body["secret"]),
             name=body["name"].strip()[:64], address=r.remote_addr[:39], platform=body["platform"].strip().lower()[:16],
-            supported_task_types=_types(body["supported_task_types"]))
+            supported_task_types=_types(body["supported_task_types"]),
+            status=states.worker_registered().status)
         row = worker_db.fetch_by_id(conn, worker_id)
     return serialize.registered_worker(row)
 

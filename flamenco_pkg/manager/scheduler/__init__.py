@@ -43,11 +43,14 @@ def assign_task(manager: Manager, worker_id: int) -> dict[str, Any] | StatusChan
                                 'it must be awake to get tasks')
         task_id = scheduling.already_active_task(conn, worker_id)
         if task_id is None:
+            picked = manager.metrics.time_pick()
             task_id = scheduling.next_runnable_task(
                 conn, worker_id, worker_db.split_types(worker["supported_task_types"]))
+            picked()
             if task_id is None:
                 return None
             task_db.assign(conn, task_id, worker_id)
+            manager.metrics.task_dispatches.inc()
             task = task_db.fetch_by_id(conn, task_id)
             changes.log(task["job_uuid"], task["uuid"],
                         f"task assigned to worker {worker['name']} ({worker['uuid']})")

@@ -19,8 +19,18 @@ log = logging.getLogger("flamenco.shaman")
 FIRST_SWEEP_AFTER_S = 30.0
 
 
+def _gc_in_thread(config) -> tuple[shaman.GCReport | None, Exception | None]:
+    """run_gc for the thread pool: its exception is returned, so gevent does not print it as unhandled."""
+    try:
+        return shaman.run_gc(config, delete=True), None
+    except Exception as exc:  # noqa: BLE001 — raised again in the loop's greenlet
+        return None, exc
+
+
 def sweep_once(manager) -> shaman.GCReport:
-    report = gevent.get_hub().threadpool.apply(shaman.run_gc, (manager.config,), {"delete": True})
+    report, error = gevent.get_hub().threadpool.apply(_gc_in_thread, (manager.config,))
+    if error is not None:
+        raise error
     for error in report.errors:
         log.warning("Shaman garbage collection: %s", error)
     log.info("%s", report.summary())
@@ -32,6 +42,8 @@ def run(manager, period_s: float) -> None:
     while True:
         try:
             sweep_once(manager)
+        except shaman.ShamanUnavailable as exc:  # the configuration changed since start-up
+            log.warning("Shaman garbage collection skipped: %s", exc)
         except Exception:  # noqa: BLE001 — try again next period
             log.exception("Shaman garbage collection failed")
         gevent.sleep(period_s)

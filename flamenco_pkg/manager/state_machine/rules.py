@@ -586,7 +586,7 @@ class WorkerRequest:
 
 @dataclass(frozen=True)
 class WorkerChange:
-    status: str  # a WorkerStatus, or "" for a registered worker that never signed on
+    status: str  # a WorkerStatus
     request: WorkerRequest | None
     return_tasks: bool = False
 
@@ -596,7 +596,8 @@ def _status(value: str) -> str:
 
 
 def worker_registered() -> WorkerChange:
-    return WorkerChange(status="", request=None)
+    """Registration: offline until the worker signs on (upstream sends "", which is no WorkerStatus)."""
+    return WorkerChange(status=W.OFFLINE, request=None)
 
 
 def worker_signed_on(request: WorkerRequest | None) -> WorkerChange:

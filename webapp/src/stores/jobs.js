@@ -4,6 +4,12 @@ import { ref } from 'vue'
 import { get } from '../api.js'
 import { keyedTable, timeValue } from './table.js'
 
+const FIRST_PAGE = 200
+const PAGE = 5000
+const OVERLAP = 50
+// Columns GET /jobs?sort= knows, by the table's column keys.
+const SERVER_SORTS = ['status', 'name', 'type', 'priority', 'updated']
+
 export const useJobs = defineStore('jobs', () => {
   const table = keyedTable({
     sorters: {
@@ -18,11 +24,48 @@ export const useJobs = defineStore('jobs', () => {
   })
   const loaded = ref(false)
   const loadedAt = ref(0)
+  let generation = 0
 
+  /** The `sort` the Manager understands for the table's current order (progress it cannot sort by). */
+  function serverSort() {
+    const { key, desc } = table.sort.value
+    return SERVER_SORTS.includes(key) ? `${desc ? '-' : ''}${key}` : '-updated'
+  }
+
+  /**
+   * Load every job. The first load asks for one screenful in the table's
+   * order (`?limit=&sort=`), so 100k jobs show their first rows at once. Then
+   * every job is fetched in pages of creation order, so the Manager answers
+   * Workers between pages, and the result replaces the table (events that
+   * arrived meanwhile win, see keyedTable). Pages overlap a little, so jobs
+   * deleted between two requests do not make the next page skip a job. A
+   * Manager that ignores the parameters answers with every job at once, which
+   * is used as is. A reload (after a reconnect) keeps the table whole until
+   * the new list is complete.
+   */
   async function fetchAll() {
+    const mine = ++generation
     table.beginFetch()
-    const body = await get('/jobs')
-    table.replaceAll(body.jobs)
+    if (!loaded.value) {
+      const first = (await get(`/jobs?limit=${FIRST_PAGE}&sort=${serverSort()}`)).jobs
+      if (mine !== generation) return
+      table.replaceAll(first)
+      loaded.value = true
+      if (first.length !== FIRST_PAGE) {
+        loadedAt.value = Date.now()
+        return
+      }
+    }
+    const all = new Map()
+    for (let offset = 0; ; offset += PAGE) {
+      const from = Math.max(0, offset - OVERLAP)
+      const limit = PAGE + (offset - from)
+      const page = (await get(`/jobs?sort=created&offset=${from}&limit=${limit}`)).jobs
+      if (mine !== generation) return
+      for (const job of page) all.set(job.id, job)
+      if (page.length !== limit) break // the last page, or a Manager that sent everything
+    }
+    table.replaceAll([...all.values()])
     loaded.value = true
     loadedAt.value = Date.now()
   }
