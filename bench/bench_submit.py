@@ -24,12 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench import report  # noqa: E402
 from flamenco_pkg.manager.db.connection import Database  # noqa: E402
 
 N_TASKS = 100_000
-
-TASK_COLUMNS = ("id, created_at, updated_at, uuid, name, type, job_id, index_in_job, priority, status,"
-                " commands, steps_total")
 
 
 def echo_sleep_job(n_tasks: int, name: str) -> dict:
@@ -79,7 +77,9 @@ def raw_executemany(db_path: Path, job_id: int) -> tuple[float, int, int]:
     source = sqlite3.connect(db_path)
     job = source.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
     job_columns = [d[0] for d in source.execute("SELECT * FROM jobs LIMIT 0").description]
-    tasks = source.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE job_id = ? ORDER BY id", (job_id,)).fetchall()
+    task_cursor = source.execute("SELECT * FROM tasks WHERE job_id = ? ORDER BY id", (job_id,))
+    task_columns = ", ".join(d[0] for d in task_cursor.description)
+    tasks = task_cursor.fetchall()
     dependencies = source.execute(
         "SELECT d.task_id, d.dependency_id FROM task_dependencies d JOIN tasks t ON t.id = d.task_id"
         " WHERE t.job_id = ?", (job_id,)).fetchall()
@@ -90,7 +90,7 @@ def raw_executemany(db_path: Path, job_id: int) -> tuple[float, int, int]:
         conn.execute(f"INSERT INTO jobs ({', '.join(job_columns)}) VALUES ({', '.join('?' * len(job))})", job)
         began = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(f"INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({', '.join('?' * 12)})", tasks)
+        conn.executemany(f"INSERT INTO tasks ({task_columns}) VALUES ({', '.join('?' * len(tasks[0]))})", tasks)
         conn.executemany("INSERT INTO task_dependencies (task_id, dependency_id) VALUES (?, ?)", dependencies)
         conn.execute("COMMIT")
         elapsed = time.perf_counter() - began
@@ -135,14 +135,23 @@ def main() -> None:
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     store = (f"script done after {float(compiled.group(1)):.2f} s, last task stored after "
              f"{float(stored.group(1)):.2f} s" if stored and compiled else "no timings in the log")
-    print(f"submit, {n_tasks:,}-task echo-sleep-test job: POST answered in {submit_s:.2f} s ({store}); "
-          f"plain SQLite executemany of the same {n_tasks:,} tasks + {n_deps:,} dependencies: {baseline_s:.2f} s "
-          f"(submission {submit_s / baseline_s:.1f}x that)")
-    print(f"submit, CPU used meanwhile: Manager {cpu[0]:.2f} s, its child processes "
-          f"{sum(cpu[1:]):.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"submit, worker/state during the submission: {len(latencies)} calls, "
-          f"median {statistics.median(latencies) * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, "
-          f"max {latencies[-1] * 1e3:.0f} ms, {probe.errors} errors")
+    lines = [
+        f"submit, {n_tasks:,}-task echo-sleep-test job: POST answered in {submit_s:.2f} s ({store}); "
+        f"plain SQLite executemany of the same {n_tasks:,} tasks + {n_deps:,} dependencies: {baseline_s:.2f} s "
+        f"(submission {submit_s / baseline_s:.1f}x that)",
+        f"submit, CPU used meanwhile: Manager {cpu[0]:.2f} s, its job-type worker processes "
+        f"{sum(cpu[1:]):.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+        f"submit, worker/state during the submission: {len(latencies)} calls, "
+        f"median {statistics.median(latencies) * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, "
+        f"max {latencies[-1] * 1e3:.0f} ms, {probe.errors} errors",
+    ]
+    for line in lines:
+        print(line)
+    report.write_section("submit", "## Submitting a 100,000-task job (`bench/bench_submit.py`)\n\n"
+                         "POST /api/v3/jobs of an echo-sleep-test job against a Manager started from the source "
+                         "tree, a Worker polling worker/state meanwhile; the baseline inserts the stored rows "
+                         "again with plain executemany, in the benchmark's process.\n\n"
+                         f"Machine: {report.machine_line()}\n\n```\n" + "\n".join(lines) + "\n```")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ submission that fails half-way (the script too) marks its job for deletion
 and the job deleter removes it; one cut short by a stopped Manager is
 marked at the next start (`finish_interrupted`). So a job lands whole or
 not at all. Once shown, its tasks are added to the scheduler's index in
-short batches too (migration 0003).
+short batches too (migration 0005).
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ def release_for_scheduling(conn: sqlite3.Connection, job_id: int, first_id: int,
     """Give a job's waiting tasks with ids in [first_id, last_id] the job's runnability; returns how many.
 
     A stored job's tasks go in not runnable; once the job is shown, this
-    adds them to the scheduler's index a batch at a time (migration 0003).
+    adds them to the scheduler's index a batch at a time (migration 0005).
     """
     return conn.execute(
         """UPDATE tasks SET job_schedulable = (
