@@ -92,3 +92,12 @@ def test_every_package_is_in_the_architecture_table() -> None:
                       if p.parent != MANAGER and "__pycache__" not in p.parts)
     missing = [pkg for pkg in packages if f"`manager/{pkg}/`" not in table]
     assert missing == []
+
+
+def test_migration_numbers_are_unique() -> None:
+    """Two branches adding the same number would leave one migration unapplied on old databases."""
+    from flamenco_pkg.manager.db.connection import migrations
+
+    numbers = [number for number, _name, _sql in migrations()]
+    assert len(numbers) == len(set(numbers)), sorted(numbers)
+    assert numbers == list(range(1, len(numbers) + 1))
