@@ -1,6 +1,6 @@
 """`make bench`: run every benchmark and print its figures."""
 
-from bench import bench_farm, bench_idle, bench_reads, bench_scheduler, bench_webui
+from bench import bench_farm, bench_idle, bench_reads, bench_scheduler, bench_submit, bench_webui
 
 
 def main() -> None:
@@ -9,6 +9,7 @@ def main() -> None:
     bench_farm.main()
     bench_idle.main([])
     bench_reads.main()
+    bench_submit.main()
 
 
 if __name__ == "__main__":
