@@ -141,7 +141,7 @@ class _Store:
 
     def add(self, rows: list[TaskRow], pairs: list[tuple[int, int]]) -> None:
         """Store a group of tasks and the dependencies it names (positions in the job, each
-        counted in its task's deps_pending already). Not runnable yet: see `finish`."""
+        counted in its task's deps_pending already). None can run yet: see `finish`."""
         job_id = self._job_id()
         self.steps_total += sum(row[5] for row in rows)
         rows_done = pairs_done = 0
@@ -153,7 +153,7 @@ class _Store:
                 chunk = rows[rows_done:rows_done + limit]
                 first = task_db.insert_task_rows(conn, job_id, self.created, len(self.ids) + 1, chunk,
                                                  job_priority=self.job["priority"], job_tag_id=self.tag_id,
-                                                 schedulable=False)
+                                                 schedulable=self.job["initial_status"] == "queued", hidden=True)
                 self.ids.extend(range(first, first + len(chunk)))
                 rows_done += len(chunk)
                 handled = len(chunk)

@@ -26,21 +26,26 @@ TASK_INSERT = """INSERT INTO tasks (id, created_at, updated_at, uuid, name, type
 
 def insert_task_rows(conn: sqlite3.Connection, job_id: int, created_at: str, first_index: int,
                      rows: Sequence[tuple[str, str, str, int, str, int, int]], *,
-                     job_priority: int, job_tag_id: int | None, schedulable: bool) -> int:
+                     job_priority: int, job_tag_id: int | None, schedulable: bool, hidden: bool = False) -> int:
     """Insert queued tasks with consecutive ids; returns the id of the first.
 
     `rows` are (uuid, name, type, priority, commands JSON, steps_total,
     deps_pending); their index_in_job counts up from `first_index`. Every row
-    gets the scheduler's copies of its job's fields (migration 0002). One
-    executemany with the ids chosen here, so the caller knows every id
-    without a query per row. The job's task counts are the caller's
-    (`count_queued`).
+    gets the scheduler's copies of its job's fields (migration 0002), with
+    the job's runnability `schedulable`; but while the job is `hidden`
+    (under construction), tasks that could run at once (no pending
+    dependency) are stored not runnable, until `release_for_scheduling`.
+    Tasks that wait for a dependency cannot run anyway, so an echo-sleep-test
+    job's 100k sleeps need no release. One executemany with the ids chosen
+    here, so the caller knows every id without a query per row. The job's
+    task counts are the caller's (`count_queued`).
     """
     first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM tasks").fetchone()[0]
-    schedulable_flag = int(schedulable)
+    waiting = int(schedulable)
+    ready = int(schedulable and not hidden)
     conn.executemany(TASK_INSERT, [
         (first_id + offset, created_at, created_at, uuid, name, task_type, job_id, first_index + offset,
-         priority, commands, steps_total, job_priority, job_tag_id, schedulable_flag, deps_pending)
+         priority, commands, steps_total, job_priority, job_tag_id, waiting if deps_pending else ready, deps_pending)
         for offset, (uuid, name, task_type, priority, commands, steps_total, deps_pending) in enumerate(rows)])
     return first_id
 
@@ -94,16 +99,19 @@ def insert_counted_dependencies(conn: sqlite3.Connection, pairs: Sequence[tuple[
 
 
 def release_for_scheduling(conn: sqlite3.Connection, job_id: int, first_id: int, last_id: int) -> int:
-    """Give a job's waiting tasks with ids in [first_id, last_id] the job's runnability; returns how many.
+    """Give a job's waiting tasks with ids in [first_id, last_id] the job's runnability; returns how many changed.
 
-    A stored job's tasks go in not runnable; once the job is shown, this
-    adds them to the scheduler's index a batch at a time (migration 0005).
+    For the tasks `insert_task_rows` stored not runnable while their job was
+    hidden: once it is shown, this adds them to the scheduler's index a
+    batch at a time (migration 0005).
     """
     return conn.execute(
-        """UPDATE tasks SET job_schedulable = (
-               SELECT status IN ('queued', 'active') AND delete_requested_at IS NULL FROM jobs WHERE id = :job)
-           WHERE job_id = :job AND id BETWEEN :first AND :last AND status IN ('queued', 'soft-failed')""",
-        {"job": job_id, "first": first_id, "last": last_id}).rowcount
+        """UPDATE tasks SET job_schedulable = :runnable
+           WHERE job_id = :job AND id BETWEEN :first AND :last AND status IN ('queued', 'soft-failed')
+             AND job_schedulable != :runnable""",
+        {"job": job_id, "first": first_id, "last": last_id, "runnable": conn.execute(
+            "SELECT status IN ('queued', 'active') AND delete_requested_at IS NULL FROM jobs WHERE id = ?",
+            (job_id,)).fetchone()[0]}).rowcount
 
 
 def release_interrupted(conn: sqlite3.Connection) -> int:
