@@ -18,7 +18,7 @@ from bench.report import write_section
 def test_bare_server_hands_out_each_task_once(tmp_path):
     n_tasks = 300
     with BareProc(tmp_path / "bare", n_tasks).start() as bare:
-        workers = [SimWorker(bare.port, f"w{i}") for i in range(20)]
+        workers = [SimWorker(bare.port, f"w{i}", timeout=20) for i in range(20)]
         for i, w in enumerate(workers):
             w.use_identity(f"w{i}")
         handed: list[str] = []
@@ -35,8 +35,14 @@ def test_bare_server_hands_out_each_task_once(tmp_path):
                 assert done.status == 204, done.body
 
         greenlets = [gevent.spawn(drain, w) for w in workers]
-        gevent.joinall(greenlets, timeout=180, raise_error=True)
-        assert all(g.dead for g in greenlets)
+        gevent.joinall(greenlets, timeout=120)
+        stuck = [w.name for w, g in zip(workers, greenlets) if not g.dead]
+        gevent.killall(greenlets, timeout=5)
+        failed = [repr(g.exception) for g in greenlets if g.exception is not None]
+        server_log = bare.log_path.read_text(errors="replace")[-2000:] if bare.log_path.exists() else ""
+        assert not stuck and not failed, (
+            f"{len(handed)} of {n_tasks} handed out; still asking after 120 s: {stuck}; failed: {failed};"
+            f" server log:\n{server_log}")
         assert len(handed) == n_tasks
         assert len(set(handed)) == n_tasks
 
