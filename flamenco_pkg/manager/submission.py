@@ -214,6 +214,8 @@ class _Store:
         self.job["depends_on"] = []
         if not depends_on:
             return
+        if self.job["id"] in depends_on:  # the job cannot be looked up yet: it is not shown
+            raise ManagerError(400, "depends_on would make a dependency cycle: the job would wait for itself")
         known = dep_db.dependable_ids(conn, depends_on)
         wanted, problem = check_depends_on(depends_on, known)
         if problem:
