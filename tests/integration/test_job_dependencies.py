@@ -145,6 +145,10 @@ def test_unknown_ids_and_cycles_are_refused_and_nothing_is_stored(farm):
     assert unknown.status_code == 400, unknown.text
     assert unknown.json() == {"code": 400, "message": "depends_on names job(s) that do not exist: "
                                                       "00000000-0000-4000-8000-000000000000"}
+    check = api.post("/api/v3/jobs/check", json={"name": "X", "type": "dep-step", "priority": 50,
+                                                 "submitter_platform": "linux", "depends_on": ["nope"],
+                                                 "settings": {"label": "X", "trace": "t", "fail_flag": "f"}})
+    assert check.status_code == 400 and "nope" in check.json()["message"], check.text
     bad_type = submit(api, "X", root, depends_on="nope")
     assert bad_type.status_code == 400 and bad_type.json()["code"] == 400
     cycle = api.post("/api/v3/jobs", json={"name": "self", "type": "self-dependent", "priority": 50,

@@ -148,7 +148,8 @@ def rebuild_derived(conn: sqlite3.Connection) -> None:
     conn.execute(
         """UPDATE jobs SET deps_pending = (
                SELECT COUNT(*) FROM job_dependencies d JOIN jobs dep ON dep.id = d.dependency_id
-               WHERE d.job_id = jobs.id AND dep.status != 'completed')""")
+               WHERE d.job_id = jobs.id AND dep.status != 'completed')
+           WHERE deps_pending != 0 OR id IN (SELECT job_id FROM job_dependencies)""")
     conn.execute(
         f"""UPDATE tasks SET
                job_priority = (SELECT j.priority FROM jobs j WHERE j.id = tasks.job_id),
