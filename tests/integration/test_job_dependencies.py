@@ -52,7 +52,8 @@ function compileJob(job) {
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory):
     root = tmp_path_factory.mktemp("deps")
-    manager = ManagerProcess(root / "manager")
+    # One failure fails a task (and so the two-task job A): no waiting for retries.
+    manager = ManagerProcess(root / "manager", extra_config="task_fail_after_softfail_count: 1\n")
     write_job_type(manager.scripts, "dep_step", STEP_JOB)
     write_job_type(manager.scripts, "self_dependent", SELF_JOB)
     manager.start()
@@ -111,7 +112,7 @@ def test_chain_runs_in_order_and_a_failed_dependency_holds_its_dependents(farm):
     assert b_now["dependents"] == [c["id"]] and b_now["depends_on"] == [a["id"]]
     assert job(api, a["id"])["dependents"] == [b["id"]]
 
-    # A fails (on both Workers): B is paused, naming A; C keeps waiting for B.
+    # A fails: B is paused, naming A; C keeps waiting for B.
     wait_for_job(api, a["id"], "failed", 60, workers)
     wait_until(lambda: job(api, b["id"])["status"] == "paused", deadline_s=10, what="B paused")
     b_now = job(api, b["id"])
