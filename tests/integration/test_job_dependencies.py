@@ -7,6 +7,8 @@ idle throughout, so a task handed out too early would show up in it.
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,18 @@ def test_deleting_dependents_with_their_dependency_is_allowed(farm):
     assert api.delete(f"/api/v3/jobs/{paused['id']}").status_code == 409
     assert api.delete(f"/api/v3/jobs/{waiting['id']}").status_code == 204  # marked: no longer counts
     assert api.delete(f"/api/v3/jobs/{paused['id']}").status_code == 204
+
+
+def test_mass_delete_takes_whole_chains_only(farm):
+    _manager, api, _workers, root = farm
+    first = submit(api, "M1", root, initial_status="paused").json()
+    created = first["created"]
+    wait_until(lambda: time.time() - datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() > 1.1,
+               deadline_s=5, what="a second to pass")
+    later = submit(api, "M2", root, depends_on=[first["id"]]).json()
+    # Everything up to the first job's second: the job that depends on it is left out, so no.
+    refused = api.delete("/api/v3/jobs/mass-delete", json={"last_updated_max": created})
+    assert refused.status_code == 409 and later["id"] in refused.json()["message"], refused.text
+    assert "delete_requested_at" not in job(api, first["id"])  # nothing marked
+    everything = api.delete("/api/v3/jobs/mass-delete", json={"last_updated_max": later["updated"]})
+    assert everything.status_code == 204, everything.text
