@@ -37,6 +37,7 @@ class FLAMENCO_PT_job_submission(bpy.types.Panel):
             layout.label(text="Refresh to get the job types of the Manager", icon="INFO")
         else:
             layout.prop(scene, "flamenco_worker_tag")
+            layout.prop(scene, "flamenco_depends_on")
             layout.prop(scene, "flamenco_job_type")
             job_type = properties.selected_job_type(scene)
             if job_type:

@@ -107,6 +107,10 @@ class ManagerClient:
     def worker_tags(self) -> list[dict[str, Any]]:
         return self.get("/api/v3/worker-mgt/tags").get("tags") or []
 
+    def recent_jobs(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The newest jobs (a Manager without `limit`/`sort` sends all of them, oldest first)."""
+        return self.get(f"/api/v3/jobs?limit={limit}&sort=-created").get("jobs") or []
+
     def check_job(self, job: dict[str, Any]) -> None:
         self.request("POST", "/api/v3/jobs/check", body=job)
 

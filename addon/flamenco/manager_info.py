@@ -18,6 +18,18 @@ from .manager_api import ManagerClient, ManagerError, client_platform
 
 CACHE_FILENAME = "flamenco-manager-info.json"
 
+# Jobs a new job can be made to wait for ("Start After"): those not finished.
+DEPENDABLE_STATUSES = ("queued", "active", "paused")
+MAX_DEPENDABLE = 50
+
+
+def dependable_jobs(jobs: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The jobs offered by "Start After": not finished nor being deleted, newest first, at most
+    MAX_DEPENDABLE, as {id, name, status}."""
+    usable = [j for j in jobs if j.get("status") in DEPENDABLE_STATUSES and not j.get("delete_requested_at")]
+    usable.sort(key=lambda j: j.get("created", ""), reverse=True)
+    return [{"id": j["id"], "name": j.get("name", ""), "status": j["status"]} for j in usable[:MAX_DEPENDABLE]]
+
 
 @dataclass
 class ManagerInfo:
@@ -29,6 +41,7 @@ class ManagerInfo:
     shaman_enabled: bool = False
     job_types: list[dict[str, Any]] = field(default_factory=list)
     worker_tags: list[dict[str, Any]] | None = None  # None: the Manager could not say
+    jobs: list[dict[str, str]] = field(default_factory=list)  # dependable_jobs() at the last refresh
     fetched_at: float = 0.0
 
     def job_type(self, name: str) -> dict[str, Any] | None:
@@ -49,10 +62,16 @@ def fetch(client: ManagerClient, warnings: list[str] | None = None) -> ManagerIn
         tags = None
         if warnings is not None:
             warnings.append(f"worker tags unavailable: {exc.message}")
+    try:
+        jobs = dependable_jobs(client.recent_jobs())
+    except ManagerError as exc:
+        jobs = []
+        if warnings is not None:
+            warnings.append(f"jobs to start after unavailable: {exc.message}")
     return ManagerInfo(url=client.url, name=version.get("name", ""), version=version.get("version", ""),
                        shortversion=version.get("shortversion", ""), storage_location=storage.get("location", ""),
                        shaman_enabled=bool(storage.get("shamanEnabled")), job_types=job_types,
-                       worker_tags=tags, fetched_at=time.time())
+                       worker_tags=tags, jobs=jobs, fetched_at=time.time())
 
 
 def load(path: Path) -> ManagerInfo | None:

@@ -2,7 +2,7 @@
 
 Names follow upstream Flamenco, so studio scripts keep working:
 `scene.flamenco_job_name`, `flamenco_job_priority`, `flamenco_job_type`,
-`flamenco_worker_tag`, `flamenco_job_settings.<key>`.
+`flamenco_worker_tag`, `flamenco_job_settings.<key>`; ours: `flamenco_depends_on` ("Start After").
 
 The settings group is a PropertyGroup class generated from the selected job
 type's definition; choosing another job type registers a new class. Values
@@ -20,6 +20,7 @@ from . import evaluation, job_settings, state
 
 NO_JOB_TYPE = "-"
 ALL_WORKERS = "-"
+NO_DEPENDENCY = "-"
 
 _settings_class: type | None = None
 _settings_for: tuple[str, str] = ("", "")  # (job type name, etag) of the registered class
@@ -48,6 +49,15 @@ def _worker_tag_items(_self, _context) -> list[tuple[str, str, str]]:
         items = [(ALL_WORKERS, "All", "Any worker may run this job")]
         items += [(tag["id"], tag["name"], tag.get("description", "")) for tag in state.info.worker_tags]
     _enum_cache["tags"] = items
+    return items
+
+
+def _depends_on_items(_self, _context) -> list[tuple[str, str, str]]:
+    items = [(NO_DEPENDENCY, "Right Away", "The job does not wait for another job")]
+    if state.info:
+        items += [(job["id"], f"{job['name']} ({job['status']})", f"Start once job {job['id']} has completed")
+                  for job in state.info.jobs]
+    _enum_cache["depends_on"] = items
     return items
 
 
@@ -157,6 +167,10 @@ def register() -> None:
     scene.flamenco_worker_tag = bpy.props.EnumProperty(
         name="Worker Tag", items=_worker_tag_items, options=set(),
         description="Only workers with this tag run the job")
+    scene.flamenco_depends_on = bpy.props.EnumProperty(
+        name="Start After", items=_depends_on_items, options=set(),
+        description="Wait until this job has completed (the Manager's queued, active and paused jobs "
+                    "at the last refresh)")
     scene.flamenco_job_settings = bpy.props.PointerProperty(type=FlamencoNoJobTypeSettings)
     _settings_class, _settings_for = FlamencoNoJobTypeSettings, ("", "")
 
@@ -164,7 +178,7 @@ def register() -> None:
 def unregister() -> None:
     global _settings_class, _settings_for
     for name in ("flamenco_job_name", "flamenco_job_priority", "flamenco_job_submit_as_paused",
-                 "flamenco_job_type", "flamenco_worker_tag", "flamenco_job_settings"):
+                 "flamenco_job_type", "flamenco_worker_tag", "flamenco_depends_on", "flamenco_job_settings"):
         if hasattr(bpy.types.Scene, name):
             delattr(bpy.types.Scene, name)
     _unregister_settings_class()

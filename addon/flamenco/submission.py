@@ -46,10 +46,11 @@ def refresh(warnings: list[str] | None = None) -> manager_info.ManagerInfo:
         state.last_error = exc.message
         raise
     # Enum properties store positions in the item list: remember the names, then restore them.
-    chosen = {scene.name: (scene.flamenco_job_type, scene.flamenco_worker_tag) for scene in bpy.data.scenes}
+    chosen = {scene.name: (scene.flamenco_job_type, scene.flamenco_worker_tag, scene.flamenco_depends_on)
+              for scene in bpy.data.scenes}
     state.remember(info)
     for scene in bpy.data.scenes:
-        job_type, tag = chosen[scene.name]
+        job_type, tag, depends_on = chosen[scene.name]
         if job_type not in ("", properties.NO_JOB_TYPE):  # "": unknown before the first refresh
             if info.job_type(job_type):
                 scene.flamenco_job_type = job_type
@@ -62,6 +63,12 @@ def refresh(warnings: list[str] | None = None) -> manager_info.ManagerInfo:
             else:
                 scene.flamenco_worker_tag = properties.ALL_WORKERS
                 _warn(warnings, f"worker tag of scene {scene.name!r} is not on this Manager any more")
+        if depends_on not in ("", properties.NO_DEPENDENCY):
+            if any(j["id"] == depends_on for j in info.jobs):
+                scene.flamenco_depends_on = depends_on
+            else:
+                scene.flamenco_depends_on = properties.NO_DEPENDENCY
+                _warn(warnings, f"the job scene {scene.name!r} was to start after is finished or gone")
         properties.apply_job_type(scene)
     return info
 
@@ -100,6 +107,8 @@ def build_job(scene, job_type: dict[str, Any], name: str) -> dict[str, Any]:
     }
     if scene.flamenco_worker_tag not in ("", properties.ALL_WORKERS):
         job["worker_tag"] = scene.flamenco_worker_tag
+    if scene.flamenco_depends_on not in ("", properties.NO_DEPENDENCY):
+        job["depends_on"] = [scene.flamenco_depends_on]  # our addition to the API
     return job
 
 

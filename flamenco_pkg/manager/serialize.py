@@ -33,7 +33,9 @@ def api_time(db_time: str | None) -> str:
     return text + "Z"
 
 
-def job(row: sqlite3.Row) -> dict[str, Any]:
+def job(row: sqlite3.Row, *, depends_on: list[str] | None = None,
+        dependents: list[str] | None = None) -> dict[str, Any]:
+    """A Job; `depends_on` and `dependents` (our addition) only when given and not empty."""
     out: dict[str, Any] = {
         "id": row["uuid"],
         "name": row["name"],
@@ -55,6 +57,10 @@ def job(row: sqlite3.Row) -> dict[str, Any]:
         out["storage"] = {"shaman_checkout_id": row["storage_shaman_checkout_id"]}
     if row["delete_requested_at"]:
         out["delete_requested_at"] = api_time(row["delete_requested_at"])
+    if depends_on:
+        out["depends_on"] = depends_on
+    if dependents:
+        out["dependents"] = dependents
     return out
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from . import events, serialize
 from .config import manager_platform
 from .context import Manager
+from .db import job_dependencies as dep_db
 from .db import jobs as job_db
 from .db import tags as tag_db
 from .db import tasks as task_db
@@ -34,7 +35,9 @@ from .db.connection import to_db_time, utcnow
 from .errors import ManagerError
 from .job_deleter import deletion
 from .job_types import CompiledJob, JobTypeError
+from .job_dependencies.rules import check_depends_on, find_cycle
 from .job_types.models import TaskRow
+from .state_machine.apply import settle_dependencies
 from .shaman.specs import SpecError, check_checkout_path
 
 log = logging.getLogger("flamenco.manager")
@@ -63,6 +66,14 @@ def prepare_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str
             raise ManagerError(400, f"worker tag {tag_uuid} does not exist")
         tag_id = tag["id"]
 
+    depends_on = body.get("depends_on")
+    if depends_on:
+        with manager.db.tx() as conn:
+            known = dep_db.dependable_ids(conn, [u for u in depends_on if isinstance(u, str)])
+        depends_on, problem = check_depends_on(depends_on, known)
+        if problem:
+            raise ManagerError(400, problem)
+
     job = {
         "id": str(uuidlib.uuid4()),
         "name": body["name"],
@@ -75,6 +86,7 @@ def prepare_submission(manager: Manager, body: dict[str, Any]) -> tuple[dict[str
         "created": datetime.now(timezone.utc),
         "type_etag": body.get("type_etag") or "",
         "initial_status": initial,
+        "depends_on": depends_on or [],
     }
     return job, tag_id
 
@@ -106,7 +118,7 @@ def submit(manager: Manager, body: dict[str, Any]) -> dict[str, Any]:
     except BaseException:
         store.abandon()
         raise
-    return serialize.job(row)
+    return serialize.job(row, depends_on=job["depends_on"])
 
 
 def check_submission(manager: Manager, body: dict[str, Any]) -> None:
@@ -153,7 +165,8 @@ class _Store:
                 chunk = rows[rows_done:rows_done + limit]
                 first = task_db.insert_task_rows(conn, job_id, self.created, len(self.ids) + 1, chunk,
                                                  job_priority=self.job["priority"], job_tag_id=self.tag_id,
-                                                 schedulable=self.job["initial_status"] == "queued", hidden=True)
+                                                 schedulable=self.job["initial_status"] == "queued"
+                                                 and not self.job["depends_on"], hidden=True)
                 self.ids.extend(range(first, first + len(chunk)))
                 rows_done += len(chunk)
                 handled = len(chunk)
@@ -173,10 +186,12 @@ class _Store:
         job_id = self._job_id()
         self._store_later_dependencies(compiled.dependencies)
         with self.manager.change() as (conn, changes):
+            self._store_job_dependencies(conn, job_id, compiled.depends_on)
             task_db.count_queued(conn, job_id, len(self.ids))
             if not job_db.finish_construction(conn, job_id, self.job["initial_status"], self.steps_total,
                                               compiled.settings, compiled.metadata):
                 raise RuntimeError(f"job {self.job['id']} was marked for deletion while it was being stored")
+            settle_dependencies(conn, changes, job_id)
             row = job_db.fetch_by_id(conn, job_id)
             events.job_updated(changes, row)
         self.shown = True
@@ -190,6 +205,26 @@ class _Store:
                  self.job["id"], self.job["name"], len(self.ids), self.dependencies, self.sizer.transactions + 2,
                  time.perf_counter() - self.began)
         return row
+
+    def _store_job_dependencies(self, conn: sqlite3.Connection, job_id: int, depends_on: list[str]) -> None:
+        """The jobs this one waits for, as the job type left `job.dependsOn` (which starts as the
+        submitted depends_on): unknown jobs and cycles are a 400. Stored before the job is shown,
+        so it is never runnable before its dependencies are counted; the release after `finish`
+        gives its tasks the job's runnability."""
+        self.job["depends_on"] = []
+        if not depends_on:
+            return
+        if self.job["id"] in depends_on:  # the job cannot be looked up yet: it is not shown
+            raise ManagerError(400, "depends_on would make a dependency cycle: the job would wait for itself")
+        known = dep_db.dependable_ids(conn, depends_on)
+        wanted, problem = check_depends_on(depends_on, known)
+        if problem:
+            raise ManagerError(400, problem)
+        cycle = find_cycle(dep_db.upstream_graph(conn, known.values()), self.job["id"], wanted)
+        if cycle:
+            raise ManagerError(400, "depends_on would make a dependency cycle: " + " -> ".join(cycle))
+        dep_db.insert(conn, job_id, [known[u] for u in wanted])
+        self.job["depends_on"] = wanted
 
     def _store_later_dependencies(self, pairs: list[tuple[int, int]]) -> None:
         """Dependencies on tasks added after their task; their tasks' deps_pending are counted here."""

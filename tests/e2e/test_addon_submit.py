@@ -96,6 +96,8 @@ try:
     scene.flamenco_job_settings.chunk_size = 3  # one render task: one Blender start on the Worker
     if args.get("worker_tag"):
         scene.flamenco_worker_tag = args["worker_tag"]
+    if args.get("depends_on"):  # "Start After": one of the jobs the refresh listed
+        scene.flamenco_depends_on = args["depends_on"]
     out["frames_setting"] = scene.flamenco_job_settings.frames
     out["output_path_setting"] = scene.flamenco_job_settings.render_output_path
     # Save, as an artist does after setting up the panel. (Blender's first save of a session
@@ -151,10 +153,11 @@ def project(tmp_path_factory) -> Path:
 
 
 def submit(manager: ManagerProcess, project: Path, addon_zip: Path, workdir: Path, *, paused: list[bool],
-           job_name: str = "e2e shot", worker_tag: str = "") -> dict:
+           job_name: str = "e2e shot", worker_tag: str = "", depends_on: str = "") -> dict:
     out = workdir / "result.json"
     args = {"zip": str(addon_zip), "url": manager.url, "job_name": job_name, "submit_paused": paused,
-            "render_root": str(workdir / "render"), "out": str(out), "worker_tag": worker_tag}
+            "render_root": str(workdir / "render"), "out": str(out), "worker_tag": worker_tag,
+            "depends_on": depends_on}
     result = run_blender(workdir, SUBMIT, args, blend=project / "shots" / "scene.blend")
     assert out.exists() and result.returncode == 0, \
         f"Blender failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
@@ -229,12 +232,17 @@ def test_submission_without_shaman_copies_to_shared_storage(tmp_path, project, a
     try:
         tag = manager.api().post("/api/v3/worker-mgt/tags", json={"name": "gpu"})
         assert tag.status_code == 200, tag.text
+        bake = manager.api().post("/api/v3/jobs", json={
+            "name": "bake", "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
+            "settings": {"message": "bake"}, "initial_status": "paused"}).json()
         data = submit(manager, project, addon_zip, tmp_path / "blender", paused=[True], job_name="copy job",
-                      worker_tag=tag.json()["id"])
+                      worker_tag=tag.json()["id"], depends_on=bake["id"])
         (submission,) = data["submissions"]
         assert submission["result"] == ["FINISHED"], data["log"][-3000:]
         job = manager.api().get(f"/api/v3/jobs/{submission['job_id']}").json()
         assert job["status"] == "paused" and job["worker_tag"] == tag.json()["id"]
+        assert job["depends_on"] == [bake["id"]]  # "Start After" reached the Manager
+        assert manager.api().get(f"/api/v3/jobs/{bake['id']}").json()["dependents"] == [job["id"]]
         blendfile = Path(job["settings"]["blendfile"])
         shared = manager.workdir / "shared"
         pack = blendfile.parents[1]

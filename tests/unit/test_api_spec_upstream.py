@@ -122,8 +122,8 @@ def shape(node: Any) -> Any:
 # Upstream only range-checks JobPriorityChange.priority; we refuse out-of-range
 # priorities on submission too (400), which the real Manager would store.
 TIGHTENINGS = {("SubmittedJob", "priority"): {"minimum": 0, "maximum": 100}}
-# Optional response properties this Manager adds (clients that do not know them ignore them).
-EXTRA_OPTIONAL_PROPERTIES = {("FarmStatusReport", "disk_full")}
+# Optional properties this Manager adds (clients that do not know them ignore them or never send them).
+EXTRA_OPTIONAL_PROPERTIES = {("FarmStatusReport", "disk_full"), ("SubmittedJob", "depends_on"), ("Job", "dependents")}
 
 
 def _loosen(name: str, schema_shape: dict[str, Any]) -> dict[str, Any]:

@@ -342,3 +342,35 @@ function compileJob(job) {
     compiled = JobTypeRegistry(folder).compile(make_job("x", created="2006-01-02T15:04:05+00:00"))
     assert compiled.settings == {"thisType": "undefined"}
     assert compiled.tasks[0].commands[0].name == "echo"
+
+
+# -- job -> job dependencies (our addition) ----------------------------------------------------
+
+DEPENDS = """
+const JOB_TYPE = { label: "Depends", settings: [{ key: "mode", type: "string" }] };
+function compileJob(job) {
+  if (job.settings.mode === "add") job.dependsOn.push("b", "b");
+  if (job.settings.mode === "replace") job.dependsOn = ["c"];
+  if (job.settings.mode === "bad") job.dependsOn = "c";
+  const t = author.Task("t", "misc");
+  t.addCommand(author.Command("echo", { message: "hi" }));
+  job.addTask(t);
+}
+"""
+
+
+@pytest.mark.parametrize("mode, expected", [("keep", ["a"]), ("add", ["a", "b"]), ("replace", ["c"])])
+def test_scripts_see_and_set_depends_on(folder, mode, expected):
+    write(folder, "depends.js", DEPENDS)
+    registry = JobTypeRegistry(folder)
+    compiled = registry.compile(make_job("depends", {"mode": mode}, depends_on=["a"]))
+    assert compiled.depends_on == expected
+
+
+def test_depends_on_must_stay_a_list_of_ids(folder):
+    write(folder, "depends.js", DEPENDS)
+    registry = JobTypeRegistry(folder)
+    with pytest.raises(CompileError) as excinfo:
+        registry.compile(make_job("depends", {"mode": "bad"}))
+    assert "job.dependsOn must be a list of job ids" in excinfo.value.message
+    assert registry.compile(make_job("depends", {"mode": "keep"})).depends_on == []

@@ -282,3 +282,71 @@ def test_job_counts_are_kept_as_statuses_change(farm):
     recounted = dict(farm.conn.execute(
         "SELECT status, COUNT(*) FROM tasks WHERE job_id = ? GROUP BY status", (jid,)).fetchall())
     assert dict(job_db.task_status_counts(farm.conn, jid)) == recounted
+
+
+# --- Job -> job dependencies (issue 16): waiting jobs stay out of the index ---
+
+
+def _depend(farm: Farm, job: int, on: list[int]) -> None:
+    from flamenco_pkg.manager.db import job_dependencies as dep_db
+    dep_db.insert(farm.conn, job, on)
+
+
+def test_waiting_job_is_not_runnable_until_its_dependency_completes(farm):
+    w = farm.worker()
+    a, (ta,) = farm.job(priority=10)
+    b, (tb,) = farm.job(priority=90)
+    _depend(farm, b, [a])
+    assert farm.pick(w) == ta
+    job_db.set_status(farm.conn, a, "active", "")
+    farm.status(ta, "active")
+    assert farm.pick(w) is None  # b waits; a's only task is running
+    farm.status(ta, "completed")
+    job_db.set_status(farm.conn, a, "completed", "")
+    assert farm.pick(w) == tb
+    job_db.set_status(farm.conn, a, "requeueing", "")  # a dependency requeued: b waits again
+    assert farm.pick(w) is None
+    job_db.set_status(farm.conn, a, "completed", "")
+    assert farm.pick(w) == tb
+
+
+def test_tasks_added_to_a_waiting_job_are_not_runnable(farm):
+    w = farm.worker()
+    a, _ = farm.job(priority=10, status="paused")
+    b, _ = farm.job(priority=90, tasks=())
+    _depend(farm, b, [a])
+    task_db.insert_tasks(farm.conn, b, utcnow(), [
+        {"uuid": str(uuid.uuid4()), "name": "late", "type": "blender", "priority": 50, "commands": [],
+         "steps_total": 1}])
+    assert farm.pick(w) is None
+
+
+def test_rebuild_derived_counts_pending_job_dependencies(farm):
+    w = farm.worker()
+    a, _ = farm.job(priority=10, status="paused")
+    b, (tb,) = farm.job(priority=90)
+    _depend(farm, b, [a])
+    farm.conn.execute("UPDATE jobs SET deps_pending = 0 WHERE id = ?", (b,))  # a tool's plain SQL
+    farm.conn.execute("UPDATE tasks SET job_schedulable = 1 WHERE id = ?", (tb,))
+    task_db.rebuild_derived(farm.conn)
+    assert farm.pick(w) is None
+    job_db.set_status(farm.conn, a, "completed", "")
+    assert farm.pick(w) == tb
+
+
+def test_pick_cost_does_not_grow_with_waiting_jobs(farm):
+    w = farm.worker(types=["blender"])
+    _, (mine,) = farm.job(priority=10)
+    blocker, _ = farm.job(priority=10, status="paused")
+    small = _vm_steps(farm.conn, lambda: farm.pick(w, types=["blender"]))
+    # 3,000 higher-priority jobs waiting for a job that is not completed.
+    for _ in range(3000):
+        job, _tasks = farm.job(priority=90, tasks=[("r1", "blender", 50), ("r2", "blender", 50)])
+        _depend(farm, job, [blocker])
+    assert farm.pick(w, types=["blender"]) == mine
+    big = _vm_steps(farm.conn, lambda: farm.pick(w, types=["blender"]))
+    assert big <= small + 2, (small, big)
+    waiting_in_index = farm.conn.execute(
+        "SELECT COUNT(*) FROM tasks INDEXED BY tasks_runnable WHERE status IN ('queued', 'soft-failed') "
+        "AND deps_pending = 0 AND job_schedulable = 1").fetchone()[0]
+    assert waiting_in_index == 1  # only `mine`: the index never holds a waiting job's tasks

@@ -106,3 +106,19 @@ def test_manager_url_normalised():
         with pytest.raises(manager_api.ManagerError):
             manager_api.normalise_url(bad)
     assert manager_api.encode_header("caf\u00e9\r\n.blend") == "=?utf-8?b?Y2Fmw6kuYmxlbmQ=?="
+
+
+def test_start_after_offers_unfinished_jobs_newest_first():
+    manager_info = importlib.import_module(f"{ADDON}.manager_info")
+    jobs = [{"id": "a", "name": "old", "status": "queued", "created": "2026-01-01T00:00:00Z"},
+            {"id": "b", "name": "done", "status": "completed", "created": "2026-01-02T00:00:00Z"},
+            {"id": "c", "name": "new", "status": "active", "created": "2026-01-03T00:00:00Z"},
+            {"id": "d", "name": "going", "status": "queued", "created": "2026-01-04T00:00:00Z",
+             "delete_requested_at": "2026-01-05T00:00:00Z"},
+            {"id": "e", "name": "held", "status": "paused", "created": "2026-01-02T12:00:00Z"}]
+    assert manager_info.dependable_jobs(jobs) == [{"id": "c", "name": "new", "status": "active"},
+                                                 {"id": "e", "name": "held", "status": "paused"},
+                                                 {"id": "a", "name": "old", "status": "queued"}]
+    many = [{"id": str(i), "name": "j", "status": "queued", "created": f"2026-01-01T00:00:{i:02d}Z"}
+            for i in range(60)]
+    assert len(manager_info.dependable_jobs(many)) == manager_info.MAX_DEPENDABLE

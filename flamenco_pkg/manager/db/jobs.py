@@ -13,7 +13,7 @@ from .connection import utcnow
 JOB_COLUMNS = """j.id, j.created_at, j.updated_at, j.uuid, j.name, j.job_type, j.priority,
     j.status, j.activity, j.settings, j.metadata, j.delete_requested_at,
     j.storage_shaman_checkout_id, j.steps_completed, j.steps_total,
-    j.worker_tag_id, wt.uuid AS worker_tag_uuid"""
+    j.worker_tag_id, wt.uuid AS worker_tag_uuid, j.deps_pending, j.dependency_paused"""
 
 JOB_FROM = "jobs j LEFT JOIN worker_tags wt ON wt.id = j.worker_tag_id"
 

@@ -8,6 +8,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from .connection import utcnow
 
+# A job whose tasks may be handed out (`j` is the jobs row): the value the
+# task rows copy into `job_schedulable` (migrations 0002, 0008).
+JOB_RUNNABLE = "(j.status IN ('queued', 'active') AND j.delete_requested_at IS NULL AND j.deps_pending = 0)"
+
 TASK_COLUMNS = """t.id, t.created_at, t.updated_at, t.uuid, t.name, t.type, t.job_id, t.index_in_job,
     t.priority, t.status, t.worker_id, t.last_touched_at, t.commands, t.activity,
     t.steps_completed, t.steps_total, j.uuid AS job_uuid, j.status AS job_status,
@@ -70,9 +74,8 @@ def insert_tasks(conn: sqlite3.Connection, job_id: int, created_at: str,
     if not tasks:
         return {}
     job = conn.execute(
-        """SELECT priority, worker_tag_id,
-                  status IN ('queued', 'active') AND delete_requested_at IS NULL AS schedulable
-           FROM jobs WHERE id = ?""", (job_id,)).fetchone()
+        f"SELECT j.priority, j.worker_tag_id, {JOB_RUNNABLE} AS schedulable FROM jobs j WHERE j.id = ?",
+        (job_id,)).fetchone()
     first = insert_task_rows(conn, job_id, created_at, 1, [
         (t["uuid"], t["name"], t["type"], t["priority"], json.dumps(t["commands"]), t["steps_total"], 0)
         for t in tasks], job_priority=job[0], job_tag_id=job[1], schedulable=bool(job[2]))
@@ -110,15 +113,15 @@ def release_for_scheduling(conn: sqlite3.Connection, job_id: int, first_id: int,
            WHERE job_id = :job AND id BETWEEN :first AND :last AND status IN ('queued', 'soft-failed')
              AND job_schedulable != :runnable""",
         {"job": job_id, "first": first_id, "last": last_id, "runnable": conn.execute(
-            "SELECT status IN ('queued', 'active') AND delete_requested_at IS NULL FROM jobs WHERE id = ?",
+            f"SELECT {JOB_RUNNABLE} FROM jobs j WHERE j.id = ?",
             (job_id,)).fetchone()[0]}).rowcount
 
 
 def release_interrupted(conn: sqlite3.Connection) -> int:
     """Waiting tasks of runnable jobs that are still marked not runnable (a stop mid-release); fixes them."""
     return conn.execute(
-        """UPDATE tasks SET job_schedulable = 1
-           WHERE job_id IN (SELECT id FROM jobs WHERE status IN ('queued', 'active') AND delete_requested_at IS NULL)
+        f"""UPDATE tasks SET job_schedulable = 1
+           WHERE job_id IN (SELECT j.id FROM jobs j WHERE {JOB_RUNNABLE})
              AND status IN ('queued', 'soft-failed') AND job_schedulable = 0""").rowcount
 
 
@@ -139,15 +142,19 @@ def rebuild_derived(conn: sqlite3.Connection) -> None:
     """Recompute every kept copy and count from the tables themselves.
 
     For tools that fill the tables with plain SQL (benchmarks, imports): the
-    scheduler's copies of job fields, pending-dependency counts and the
+    scheduler's copies of job fields, pending-dependency counts (of tasks and of jobs) and the
     per-job task counts that migration 0002's triggers keep afterwards.
     """
     conn.execute(
-        """UPDATE tasks SET
+        """UPDATE jobs SET deps_pending = (
+               SELECT COUNT(*) FROM job_dependencies d JOIN jobs dep ON dep.id = d.dependency_id
+               WHERE d.job_id = jobs.id AND dep.status != 'completed')
+           WHERE deps_pending != 0 OR id IN (SELECT job_id FROM job_dependencies)""")
+    conn.execute(
+        f"""UPDATE tasks SET
                job_priority = (SELECT j.priority FROM jobs j WHERE j.id = tasks.job_id),
                job_tag_id = (SELECT j.worker_tag_id FROM jobs j WHERE j.id = tasks.job_id),
-               job_schedulable = (SELECT j.status IN ('queued', 'active') AND j.delete_requested_at IS NULL
-                                  FROM jobs j WHERE j.id = tasks.job_id),
+               job_schedulable = (SELECT {JOB_RUNNABLE} FROM jobs j WHERE j.id = tasks.job_id),
                deps_pending = (SELECT COUNT(*) FROM task_dependencies d JOIN tasks dep ON dep.id = d.dependency_id
                                WHERE d.task_id = tasks.id AND dep.status != 'completed')""")
     conn.execute("DELETE FROM job_task_counts")

@@ -24,7 +24,10 @@ import gevent.queue
 from .. import events, shaman
 from ..local_storage import paths as storage
 from ..context import Manager
+from ..db import job_dependencies as dep_db
 from ..db import jobs as job_db
+from ..errors import ManagerError
+from ..job_dependencies.rules import blocked_deletions
 from ..db import tasks as task_db
 from ..db.batching import BatchSizer, in_batches
 from ..db.connection import to_db_time
@@ -33,8 +36,19 @@ log = logging.getLogger("flamenco.jobdeleter")
 
 
 def request_deletion(manager: Manager, job_ids: list[int]) -> None:
-    """Mark jobs for deletion, tell the clients, and queue them for the deleter."""
+    """Mark jobs for deletion, tell the clients, and queue them for the deleter.
+
+    Refused (409, nothing marked) while a job that is not being deleted
+    depends on one of them: it would wait for ever.
+    """
     with manager.change() as (conn, changes):
+        blocked = blocked_deletions(dep_db.live_dependents(conn, job_ids), dep_db.uuids_of(conn, job_ids))
+        if blocked:
+            listed = "; ".join(f"{job} is needed by {', '.join(dependents)}"
+                               for job, dependents in list(blocked.items())[:10])
+            more = f" (and {len(blocked) - 10} more jobs)" if len(blocked) > 10 else ""
+            raise ManagerError(409, "cannot delete a job that other jobs depend on; delete those too, "
+                                    f"or first remove them: {listed}{more}")
         for job_id in job_ids:
             job_db.request_deletion(conn, job_id)
             events.job_updated(changes, job_db.fetch_by_id(conn, job_id))

@@ -84,9 +84,14 @@ class TaskCollector:
             pairs.append((task, self.position[uuid]))
         settings = output.get("settings")
         metadata = output.get("metadata")
+        depends_on = output.get("dependsOn")
+        if depends_on is not None and (not isinstance(depends_on, list)
+                                       or not all(isinstance(u, str) for u in depends_on)):
+            raise CompileError(f"job type script {self.filename}: job.dependsOn must be a list of job ids")
         return CompiledJob(settings=settings if isinstance(settings, dict) else {},
                            metadata={str(k): str(v) for k, v in (metadata or {}).items()},
-                           dependencies=list(dict.fromkeys(pairs)))
+                           dependencies=list(dict.fromkeys(pairs)),
+                           depends_on=list(dict.fromkeys(depends_on or [])))
 
     def _duplicate(self, uuids: tuple, names: tuple) -> CompileError:
         """The error naming the first task added a second time."""

@@ -54,6 +54,8 @@ class CompiledJob:
     # registry.compile(on_tasks=...): only those on tasks added later, which
     # no row's deps_pending counts yet.
     dependencies: list[tuple[int, int]] = field(default_factory=list)
+    # Job ids the job waits for, as the script left `job.dependsOn` (our addition).
+    depends_on: list[str] = field(default_factory=list)
 
     @property
     def steps_total(self) -> int:

@@ -106,5 +106,5 @@ def _handle(request: list, send: Any) -> Any:
                     send(("tasks", [], pairs[start:start + CHUNK_ROWS]))
 
         compiled = runner.compile(job, sink)
-        return compiled.settings, compiled.metadata, compiled.dependencies
+        return compiled.settings, compiled.metadata, compiled.dependencies, compiled.depends_on
     raise ValueError(f"unknown job-type request {operation!r}")

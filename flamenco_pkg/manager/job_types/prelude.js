@@ -822,6 +822,9 @@
       workerTagUUID: input.workerTagUUID,
       status: "under-construction",
       storage: { shamanCheckoutID: input.shamanCheckoutID },
+      // Job ids this job waits for (our addition): starts as the submitted
+      // depends_on; a script may replace or extend it.
+      dependsOn: Array.isArray(input.dependsOn) ? input.dependsOn.slice() : [],
       addTask: function addTask(task) {
         requireObject(task, "job.addTask(task)", addTask);
         addTaskRow(task, state, addTask);
@@ -857,8 +860,9 @@
       // Read back through `job`, in case the script replaced the objects.
       const metadata = {};
       for (const key of Object.keys(job.metadata || {})) metadata[key] = asString(job.metadata[key]);
+      const dependsOn = job.dependsOn === undefined || job.dependsOn === null ? null : exportValue(job.dependsOn);
       const header = jsonStringify({ ok: true, settings: exportValue(job.settings), metadata,
-        badParameters: state.badParameters });
+        dependsOn, badParameters: state.badParameters });
       return arrayJoin.call([header, rowsText(state, state.sent, state.rows.length)], "\n");
     } catch (err) {
       if (isOutOfMemory(err)) return jsonStringify({ ok: false, outOfMemory: true, error: "out of memory" });

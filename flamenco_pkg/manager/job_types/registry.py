@@ -54,10 +54,11 @@ class JobTypeRegistry:
             dependencies.extend(pairs)
 
         try:
-            settings, metadata, later = self._request("compile", job, True, on_tasks=on_tasks or collect)
+            settings, metadata, later, depends_on = self._request("compile", job, True,
+                                                                  on_tasks=on_tasks or collect)
         except ScriptOutOfTime as err:
             raise CompileError(f"job type script {err.filename} took longer than {self.time_limit_s:g} s") from None
-        return CompiledJob(settings, metadata, rows, dependencies + later)
+        return CompiledJob(settings, metadata, rows, dependencies + later, depends_on)
 
     def check(self, job: dict) -> None:
         """Compile a job like `compile` and raise like it, without handing back its tasks."""

@@ -160,6 +160,7 @@ class ScriptRunner:
             "jobID": job.get("id") or "",
             "workerTagUUID": job.get("worker_tag") or "",
             "shamanCheckoutID": job.get("shaman_checkout_id") or "",
+            "dependsOn": list(job.get("depends_on") or []),
         }
 
 

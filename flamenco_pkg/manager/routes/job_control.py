@@ -9,6 +9,7 @@ from .. import events
 from ..job_deleter import deletion as job_deletion
 from ..state_machine import rules as states
 from ..context import Manager
+from ..db import job_dependencies as dep_db
 from ..db import jobs as job_db
 from ..db import tags as tag_db
 from ..db import tasks as task_db
@@ -29,6 +30,7 @@ def set_job_status(m: Manager, r: ApiRequest) -> Reply:
         job = _job(conn, r.path["job_id"])
         if states.operator_job_status_clears_failures(status):
             job_db.clear_failures_and_blocks(conn, job["id"])
+        dep_db.set_dependency_paused(conn, job["id"], False)  # the operator decides now
         change_job_status(conn, changes, job["id"], status, reason)
     return NO_CONTENT
 

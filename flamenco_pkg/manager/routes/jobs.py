@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import serialize, submission
 from ..context import Manager
+from ..db import job_dependencies as dep_db
 from ..db import jobs as job_db
 from ..db import tasks as task_db
 from ..job_types import JobTypeError
@@ -45,11 +46,20 @@ def fetch_jobs(m: Manager, r: ApiRequest) -> Reply:
                                 r.query.get("sort", "created")))
 
 
-def fetch_job(m: Manager, r: ApiRequest) -> dict[str, Any]:
-    row = m.db.read(job_db.fetch_by_uuid, r.path["job_id"])
+def _job_json(conn: sqlite3.Connection, job_uuid: str) -> dict[str, Any] | None:
+    """One job with its dependencies and dependents (only here: not in lists and events)."""
+    row = job_db.fetch_by_uuid(conn, job_uuid)
     if row is None:
+        return None
+    return serialize.job(row, depends_on=[d.uuid for d in dep_db.dependencies(conn, row["id"])],
+                         dependents=[d.uuid for d in dep_db.dependents(conn, row["id"])])
+
+
+def fetch_job(m: Manager, r: ApiRequest) -> dict[str, Any]:
+    job = m.db.read(_job_json, r.path["job_id"])
+    if job is None:
         raise ManagerError(404, f"job {r.path['job_id']} does not exist")
-    return serialize.job(row)
+    return job
 
 
 def _job_tasks_json(conn: sqlite3.Connection, job_uuid: str, limit: int, offset: int) -> bytes:

@@ -12,6 +12,7 @@ from flamenco_pkg.api.statuses import TaskStatus
 
 from .. import events
 from . import rules as states
+from ..db import job_dependencies as dep_db
 from ..db import jobs as job_db
 from ..db import tasks as task_db
 from ..db import workers as worker_db
@@ -32,6 +33,30 @@ def apply_job_steps(conn: sqlite3.Connection, changes: Changes, job_id: int,
             job_db.recompute_steps(conn, job_id)
         job = job_db.fetch_by_id(conn, job_id)
         events.job_updated(changes, job, previous_status=step.old_status, refresh_tasks=step.refresh_tasks)
+    if not steps:
+        return
+    if any(states.dependency_change_matters(step.old_status, step.new_status) for step in steps):
+        for dependent_id in dep_db.dependent_ids(conn, job_id):
+            settle_dependencies(conn, changes, dependent_id)
+    if steps[-1].new_status == "queued":
+        settle_dependencies(conn, changes, job_id)
+
+
+def settle_dependencies(conn: sqlite3.Connection, changes: Changes, job_id: int) -> None:
+    """Bring a job in line with its dependencies (`dependent_job_decision`): hold it when one
+    failed or was canceled, let it wait again when that one is requeued, say what it waits for."""
+    job = job_db.fetch_by_id(conn, job_id)
+    decision = states.dependent_job_decision(job["status"], bool(job["dependency_paused"]),
+                                             dep_db.dependencies(conn, job_id))
+    if decision is None:
+        return
+    if decision.status is None:
+        if decision.reason != job["activity"]:
+            dep_db.set_activity(conn, job_id, decision.reason)
+            events.job_updated(changes, job_db.fetch_by_id(conn, job_id))
+        return
+    dep_db.set_dependency_paused(conn, job_id, decision.dependency_paused)
+    change_job_status(conn, changes, job_id, decision.status, decision.reason)
 
 
 def change_job_status(conn: sqlite3.Connection, changes: Changes, job_id: int, new_status: str,

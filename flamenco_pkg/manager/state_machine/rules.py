@@ -119,6 +119,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ..job_dependencies.rules import Dependency, failed_dependency, waiting_activity
 from flamenco_pkg.api.statuses import (
     RUNNABLE_JOB,
     RUNNABLE_TASK,
@@ -447,6 +448,61 @@ def returned_task_status(job_status: str) -> TaskStatus:
 
 def is_schedulable(task_status: str, job_status: str) -> bool:
     return T(task_status) in SCHEDULABLE_TASK and J(job_status) in RUNNABLE_JOB
+
+
+class DependentDecision(NamedTuple):
+    """What a job's dependencies mean for it: a status change (None: keep the
+    status), the reason or activity, and whether the job is now held
+    because of a dependency (`jobs.dependency_paused`)."""
+
+    status: JobStatus | None
+    reason: str
+    dependency_paused: bool
+
+
+# Job statuses in which a dependency's change can affect the job.
+DEPENDENCY_SENSITIVE = frozenset({J.QUEUED, J.ACTIVE, J.PAUSED, J.PAUSE_REQUESTED})
+
+
+def dependency_change_matters(old_status: str, new_status: str) -> bool:
+    """Whether a job going from old to new can change anything for the jobs depending on it:
+    it completed or stopped (failed, canceled), or left one of those."""
+    moved = {J.COMPLETED, J.FAILED, J.CANCELED}
+    return J(old_status) != J(new_status) and (J(old_status) in moved or J(new_status) in moved)
+
+
+def dependent_job_decision(job_status: str, dependency_paused: bool,
+                           dependencies: Iterable[Dependency]) -> DependentDecision | None:
+    """A job's status and activity given its dependencies (None: nothing to change).
+
+    * A dependency failed or was canceled: a queued job goes to paused, an
+      active one (a dependency was requeued after it started, then failed)
+      to pause-requested; held because of the dependency.
+    * A job held because of a dependency whose dependencies are no longer
+      failed or canceled goes back to queued (through requeueing, which also
+      requeues the tasks the pause stopped) and waits.
+    * A queued or active job otherwise: its activity says what it waits for,
+      or that its dependencies completed.
+    A job without dependencies is never touched.
+    """
+    dependencies = list(dependencies)
+    if not dependencies:
+        return None
+    status = J(job_status)
+    failed = failed_dependency(dependencies)
+    if failed is not None:
+        reason = f"dependency job {failed.label()} {failed.status}"
+        if status == J.QUEUED:
+            return DependentDecision(J.PAUSED, reason, True)
+        if status == J.ACTIVE:
+            return DependentDecision(J.PAUSE_REQUESTED, reason, True)
+        return None
+    waiting = waiting_activity(dependencies)
+    if status in (J.PAUSED, J.PAUSE_REQUESTED) and dependency_paused:
+        return DependentDecision(J.REQUEUEING, "the failed dependency was requeued", False)
+    if status in (J.QUEUED, J.ACTIVE):
+        return DependentDecision(None, waiting or "All dependencies completed; ready to run", False)
+    return None
 
 
 def operator_job_status_clears_failures(new_status: str) -> bool:
