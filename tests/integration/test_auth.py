@@ -25,6 +25,7 @@ from flamenco_pkg.api.spec import route_table
 from flamenco_pkg.manager.auth.permissions import OPERATIONS, OTHER_ROUTES, Permission, Role, allows
 from tests.e2e.harness import WorkerProcess
 from tests.integration.farm import REPO, ManagerProcess, wait_until
+from tests.openapi_check import assert_matches_own
 
 ROLES = [r.value for r in Role]
 PASSWORD = "correct horse"
@@ -126,8 +127,8 @@ def test_every_operation_by_every_role(farm: Farm) -> None:
             problem = _verdict(resp.status_code, permission, role)
             if problem:
                 wrong.append(f"{op.operation_id} as {role or 'anonymous'}: {problem} ({resp.text[:100]})")
-            if resp.status_code in (401, 403):
-                assert resp.json()["code"] == resp.status_code  # Flamenco's error object
+            if resp.status_code in (401, 403):  # Flamenco's error object, as our spec documents
+                assert_matches_own(op.method, path, resp.status_code, resp.json())
     assert wrong == []
 
 
@@ -313,11 +314,22 @@ def test_worker_registration_needs_a_worker_token(farm: Farm, tmp_path: Path) ->
     assert any(e["operation"] == "registerWorker" and e["user"] == "worker" for e in entries)
 
 
-# ------------------------------------------------------------ switched off
+# ------------------------------------------------------------ switched off (last: it changes the farm)
 
-def test_with_auth_off_everyone_is_an_anonymous_admin(api) -> None:
-    me = api.get("/api/v3/auth/me")
+def test_switched_off_at_run_time_everyone_is_an_anonymous_admin(farm: Farm) -> None:
+    settings = farm.call("GET", "/api/v3/configuration/file", "admin").json()
+    assert settings["auth"] == {"enabled": True}
+    without = {k: v for k, v in settings.items() if k != "auth"}
+    assert farm.call("PUT", "/api/v3/configuration/file", "admin", json=without).status_code == 204
+    assert farm.call("GET", "/api/v3/auth/me").status_code == 401  # leaving the key out keeps it on
+
+    settings["auth"] = {"enabled": False}
+    assert farm.call("PUT", "/api/v3/configuration/file", "admin", json=settings).status_code == 204
+    me = farm.call("GET", "/api/v3/auth/me")
     assert me.json() == {"auth_enabled": False, "username": "", "role": "admin", "csrf_token": ""}
-    assert api.post("/api/v3/auth/login", json={"username": "x", "password": "y"}).status_code == 400
-    assert "submitted_by" not in api.get("/api/v3/jobs").text
-    assert api.get("/api/v3/audit").json() == {"entries": []}
+    assert farm.call("GET", "/api/v3/jobs").status_code == 200
+    assert farm.call("POST", "/api/v3/auth/login", json={"username": "admin", "password": PASSWORD}).status_code == 400
+    before = farm.call("GET", "/api/v3/audit").json()["entries"]
+    assert farm.call("POST", "/api/v3/worker-mgt/tags", json={"name": "anonymous"}).status_code == 200
+    assert farm.call("GET", "/api/v3/audit").json()["entries"] == before  # nobody to record
+    assert "auth:\n  enabled: false" in (farm.manager.workdir / "flamenco-manager.yaml").read_text()

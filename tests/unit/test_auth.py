@@ -161,3 +161,15 @@ def test_command_line_refusals_and_listing(tmp_path: Path) -> None:
     assert (name, role) == ("ada", "artist") and len(token_ids) == 16
     assert run(revoke_token=token_ids) == 0
     assert run(delete_user="ada") == 0 and run(delete_user="ada") == 1
+
+
+def test_a_settings_document_without_auth_keeps_it_on() -> None:
+    from flamenco_pkg.manager.config import config_to_dict
+    from flamenco_pkg.manager.config.setup_assistant import config_from_request
+
+    current = Config()
+    current.auth.enabled = True
+    body = config_to_dict(current)
+    del body["auth"]
+    assert config_from_request(body, current).auth.enabled is True
+    assert config_from_request({**body, "auth": {"enabled": False}}, current).auth.enabled is False
