@@ -61,6 +61,8 @@ def job(row: sqlite3.Row, *, depends_on: list[str] | None = None,
         out["depends_on"] = depends_on
     if dependents:
         out["dependents"] = dependents
+    if row["submitted_by"]:
+        out["submitted_by"] = row["submitted_by"]
     return out
 
 
