@@ -123,7 +123,9 @@ def shape(node: Any) -> Any:
 # priorities on submission too (400), which the real Manager would store.
 TIGHTENINGS = {("SubmittedJob", "priority"): {"minimum": 0, "maximum": 100}}
 # Optional response properties this Manager adds (clients that do not know them ignore them).
-EXTRA_OPTIONAL_PROPERTIES = {("FarmStatusReport", "disk_full")}
+EXTRA_OPTIONAL_PROPERTIES = {("FarmStatusReport", "disk_full"),
+                             *((schema, prop) for schema in ("Task", "TaskSummary", "EventTaskUpdate")
+                               for prop in ("started_at", "finished_at"))}
 
 
 def _loosen(name: str, schema_shape: dict[str, Any]) -> dict[str, Any]:
