@@ -5,3 +5,8 @@
 -- migration have neither; they simply show no time.
 ALTER TABLE tasks ADD COLUMN started_at TEXT;
 ALTER TABLE tasks ADD COLUMN finished_at TEXT;
+
+-- The web UI's jobs list opens on the most recently updated jobs
+-- (GET /jobs?limit=200&sort=-updated). Without an index that page sorts
+-- every job's updated_at: 0.45 s at 100k jobs; with it, a short index walk.
+CREATE INDEX jobs_updated ON jobs(updated_at, id);
