@@ -126,7 +126,7 @@ class ManagerProcess:
             raise AssertionError(f"the Manager exited with {self.proc.returncode}:\n{self.log_text()}")
         try:
             return requests.get(self.url + "/api/v3/version", timeout=1).ok
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a slow first answer on a busy machine: not up yet
             return False
 
     def log_text(self) -> str:
