@@ -115,7 +115,7 @@ def run_farm(n_jobs: int, n_tasks: int, browser_job) -> tuple[ScaleFarm, float, 
         start = time.perf_counter()
         farm = populate(manager.db_path, n_jobs=n_jobs, n_tasks=n_tasks)
         filled = time.perf_counter() - start
-        manager.start()
+        manager.start(deadline_s=180)  # the start-up integrity check reads every row: slow on a busy machine
         try:
             with sync_playwright() as pw:
                 browser = launch_chromium(pw)

@@ -80,8 +80,18 @@ def task_worker(row: sqlite3.Row) -> dict[str, str]:
     return worker_ref(row["worker_uuid"], row["worker_name"], row["worker_address"], row["worker_deleted_at"])
 
 
+def run_times(row: sqlite3.Row) -> dict[str, str]:
+    """The optional started_at/finished_at of a task's latest run (an addition to upstream's schemas)."""
+    out = {}
+    if row["started_at"]:
+        out["started_at"] = api_time(row["started_at"])
+        if row["finished_at"]:
+            out["finished_at"] = api_time(row["finished_at"])
+    return out
+
+
 def task_summary(row: sqlite3.Row) -> dict[str, Any]:
-    return {
+    out = {
         "id": row["uuid"],
         "name": row["name"],
         "status": row["status"],
@@ -93,6 +103,8 @@ def task_summary(row: sqlite3.Row) -> dict[str, Any]:
         "steps_completed": row["steps_completed"],
         "steps_total": row["steps_total"],
     }
+    out.update(run_times(row))
+    return out
 
 
 def task(row: sqlite3.Row, failed_by: list[sqlite3.Row]) -> dict[str, Any]:

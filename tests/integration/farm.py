@@ -107,7 +107,8 @@ class ManagerProcess:
             "autodiscoverable: false\n"
             + self.extra_config, encoding="utf-8")
 
-    def start(self) -> "ManagerProcess":
+    def start(self, deadline_s: float = 20) -> "ManagerProcess":
+        """`deadline_s`: longer for big databases, whose start-up integrity check reads every row."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         if not (self.workdir / "flamenco-manager.yaml").exists():
             self.write_config()
@@ -116,7 +117,8 @@ class ManagerProcess:
         self.proc = subprocess.Popen([sys.executable, str(REPO / "flamenco.py"), "manager", "-debug",
                                       "-scripts", str(self.scripts)],
                                      cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=env)
-        wait_until(self._up, deadline_s=20, what=f"the Manager on port {self.port} (log: {self.workdir}/manager.log)")
+        wait_until(self._up, deadline_s=deadline_s,
+                   what=f"the Manager on port {self.port} (log: {self.workdir}/manager.log)")
         return self
 
     def _up(self) -> bool:
@@ -124,7 +126,7 @@ class ManagerProcess:
             raise AssertionError(f"the Manager exited with {self.proc.returncode}:\n{self.log_text()}")
         try:
             return requests.get(self.url + "/api/v3/version", timeout=1).ok
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a slow first answer on a busy machine: not up yet
             return False
 
     def log_text(self) -> str:

@@ -123,3 +123,25 @@ def test_chunked_request_body_is_accepted(manager, api):
                             headers={"Content-Type": "application/json"})
     assert resp.status_code == 200, resp.text
     assert resp.json()["name"] == "chunky"
+
+
+def test_run_times_over_http(manager, api):
+    """started_at/finished_at (optional additions) on tasks and the Worker's current task; a requeue clears them."""
+    job = submit_echo(api, sleep_repeats=0)
+    worker = ScriptedWorker(manager.url, name="timed").start()
+    task = worker.ask_task().json()
+    running = api.get(f"/api/v3/tasks/{task['uuid']}").json()
+    assert "started_at" in running and "finished_at" not in running
+    current = api.get(f"/api/v3/worker-mgt/workers/{worker.uuid}").json()["task"]
+    assert current["id"] == task["uuid"] and current["started_at"] == running["started_at"]
+
+    run_task(worker, task, "done")
+    summary = api.get(f"/api/v3/jobs/{job['id']}/tasks").json()["tasks"][0]
+    assert summary["started_at"] == running["started_at"]
+    assert summary["finished_at"] >= summary["started_at"]
+
+    assert api.post(f"/api/v3/jobs/{job['id']}/setstatus",
+                    json={"status": "requeueing", "reason": "again"}).status_code == 204
+    again = api.get(f"/api/v3/jobs/{job['id']}/tasks").json()["tasks"][0]
+    assert again["status"] == "queued"
+    assert "started_at" not in again and "finished_at" not in again

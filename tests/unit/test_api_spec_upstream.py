@@ -132,7 +132,9 @@ def shape(node: Any) -> Any:
 TIGHTENINGS = {("SubmittedJob", "priority"): {"minimum": 0, "maximum": 100}}
 # Optional response properties this Manager adds (clients that do not know them ignore them).
 EXTRA_OPTIONAL_PROPERTIES = {("FarmStatusReport", "disk_full"), ("SubmittedJob", "depends_on"), ("Job", "dependents"),
-                             ("Job", "submitted_by")}
+                             ("Job", "submitted_by"),
+                             *((schema, prop) for schema in ("Task", "TaskSummary", "EventTaskUpdate")
+                               for prop in ("started_at", "finished_at"))}
 
 
 def _loosen(name: str, schema_shape: dict[str, Any]) -> dict[str, Any]:

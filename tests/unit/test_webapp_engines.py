@@ -9,7 +9,10 @@ npm's, so they are read with a port of npm's own semver rules.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import nodesemver
@@ -61,3 +64,23 @@ def test_webapp_declares_the_node_make_checks():
     assert not accepts(declared, "18.18.2")
     check = (WEBAPP / "scripts" / "check-node.cjs").read_text(encoding="utf-8")
     assert re.search(r"\b18\.19\b", check), "check-node.cjs names the minimum"
+
+
+@pytest.mark.parametrize("version,ok", [("18.18.2", False), ("16.20.2", False), ("19.9.0", False),
+                                        ("18.19.0", True), ("20.11.1", True), ("22.3.0", True)])
+def test_make_turns_away_a_too_old_node_in_one_line(tmp_path, version, ok):
+    """The check `make webapp` runs first, on a Node that claims `version`."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("no node on PATH")
+    shim = tmp_path / "fake-version.cjs"
+    shim.write_text("Object.defineProperty(process, 'versions', "
+                    "{ value: { ...process.versions, node: process.env.FAKE_NODE } })\n", encoding="utf-8")
+    result = subprocess.run([node, "-r", str(shim), str(WEBAPP / "scripts" / "check-node.cjs")],
+                            env={**os.environ, "FAKE_NODE": version}, capture_output=True, text=True, timeout=30)
+    assert (result.returncode == 0) == ok, result.stderr
+    if ok:
+        assert result.stderr == ""
+    else:
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and version in lines[0] and "18.19" in lines[0], lines

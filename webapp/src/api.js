@@ -24,6 +24,18 @@ async function errorFrom(resp) {
 }
 
 /**
+ * The answer index.html asked for before the app loaded, if it is for this
+ * GET; each is used once, so later calls ask the Manager again.
+ */
+function prefetched(method, path) {
+  const store = typeof window !== 'undefined' ? window.__flamencoPrefetch : null
+  if (method !== 'GET' || !store || !(path in store)) return null
+  const response = store[path]
+  delete store[path]
+  return response
+}
+
+/**
  * Call the API. Resolves to the parsed JSON body, the text for text/plain,
  * or null for 204. Rejects with ApiError for any non-2xx answer.
  */
@@ -37,7 +49,7 @@ export async function call(method, path, body) {
   try {
     let resp
     try {
-      resp = await fetch(`/api/v3${path}`, init)
+      resp = await (prefetched(method, path) || fetch(`/api/v3${path}`, init))
     } catch (err) {
       throw new ApiError(0, `the Manager cannot be reached (${err.message})`)
     }

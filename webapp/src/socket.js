@@ -4,7 +4,6 @@
 // subscriptions are reference counted and sent again after every reconnect,
 // because the Manager forgets rooms when a socket drops (or it restarts).
 // `useLive` reloads a view's data whenever its subscription is acknowledged.
-import { io } from 'socket.io-client'
 import { onBeforeUnmount, ref, watch } from 'vue'
 
 export const connected = ref(false)
@@ -31,8 +30,18 @@ function emitSubscription(op, type, uuid) {
   })
 }
 
+let starting = null
+
+/**
+ * Connect (once). socket.io-client is loaded apart from the app, so the
+ * first page is drawn without waiting for it to be parsed.
+ */
 export function startSocket() {
-  if (socket) return socket
+  if (!starting) starting = import('socket.io-client').then(({ io }) => connect(io))
+  return starting
+}
+
+function connect(io) {
   socket = io({
     path: '/socket.io/',
     transports: ['websocket'],

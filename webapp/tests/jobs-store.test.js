@@ -95,4 +95,23 @@ describe('jobs store: first screenful, then the whole list', () => {
     expect(asked).toEqual(['/jobs?sort=created&offset=0&limit=5000'])
     expect(store.byId.size).toBe(11)
   })
+
+  it('asks for the first screenful once when a second load starts while it is under way', async () => {
+    const store = useJobs()
+    const every = jobs(300)
+    answers.push({ jobs: every.slice(0, 200) }, { jobs: every })
+    const first = store.fetchAll()
+    const second = store.fetchAll() // the load after the live subscription
+    await Promise.all([first, second])
+    expect(asked).toEqual(['/jobs?limit=200&sort=-updated', '/jobs?sort=created&offset=0&limit=5000'])
+    expect(store.byId.size).toBe(300)
+  })
+
+  it('reads the whole list after sharing a short first screenful, which may predate the subscription', async () => {
+    const store = useJobs()
+    answers.push({ jobs: jobs(5) }, { jobs: jobs(6) })
+    await Promise.all([store.fetchAll(), store.fetchAll()])
+    expect(asked).toEqual(['/jobs?limit=200&sort=-updated', '/jobs?sort=created&offset=0&limit=5000'])
+    expect(store.byId.size).toBe(6)
+  })
 })

@@ -14,7 +14,7 @@ JOB_RUNNABLE = "(j.status IN ('queued', 'active') AND j.delete_requested_at IS N
 
 TASK_COLUMNS = """t.id, t.created_at, t.updated_at, t.uuid, t.name, t.type, t.job_id, t.index_in_job,
     t.priority, t.status, t.worker_id, t.last_touched_at, t.commands, t.activity,
-    t.steps_completed, t.steps_total, j.uuid AS job_uuid, j.status AS job_status,
+    t.steps_completed, t.steps_total, t.started_at, t.finished_at, j.uuid AS job_uuid, j.status AS job_status,
     j.priority AS job_priority, j.job_type AS job_type, w.uuid AS worker_uuid,
     w.name AS worker_name, w.address AS worker_address, w.deleted_at AS worker_deleted_at"""
 
@@ -195,6 +195,32 @@ def set_status(conn: sqlite3.Connection, task_id: int, status: str, activity: st
     else:
         conn.execute("UPDATE tasks SET status = ?, activity = ?, updated_at = ? WHERE id = ?",
                      (status, activity[:255], utcnow(), task_id))
+
+
+_CLOCK_SQL = {
+    "start": "UPDATE tasks SET started_at = :now, finished_at = NULL WHERE id = :id",
+    "finish": "UPDATE tasks SET finished_at = :now WHERE id = :id AND started_at IS NOT NULL",
+    "clear": ("UPDATE tasks SET started_at = NULL, finished_at = NULL "
+              "WHERE id = :id AND (started_at IS NOT NULL OR finished_at IS NOT NULL)"),
+}
+
+
+def set_clock(conn: sqlite3.Connection, job_id: int, task_ids: Sequence[int], clock: str) -> None:
+    """Apply a `TaskClock` (state_machine.rules) to some of a job's tasks' run times; "keep" does nothing.
+
+    "finish-if-active" looks at the stored status (the job's few active
+    tasks, found by index), so it must run before the status changes: mass
+    updates know only the new status.
+    """
+    now = utcnow()
+    if str(clock) == "finish-if-active":
+        active = {r[0] for r in conn.execute(
+            "SELECT id FROM tasks WHERE job_id = ? AND status = 'active'", (job_id,))}
+        task_ids, clock = [i for i in task_ids if i in active], "finish"
+    sql = _CLOCK_SQL.get(str(clock))
+    if sql is None or not task_ids:
+        return
+    conn.executemany(sql, [{"id": task_id, "now": now} for task_id in task_ids])
 
 
 def set_activity(conn: sqlite3.Connection, task_id: int, activity: str) -> None:

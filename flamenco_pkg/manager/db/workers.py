@@ -133,7 +133,7 @@ def last_task(conn: sqlite3.Connection, worker_id: int) -> sqlite3.Row | None:
     """The worker's active task, else the one it touched last."""
     return conn.execute(
         """SELECT t.uuid, t.name, t.status, t.index_in_job, t.priority, t.type, t.updated_at,
-                  t.steps_completed, t.steps_total, j.uuid AS job_uuid,
+                  t.steps_completed, t.steps_total, t.started_at, t.finished_at, j.uuid AS job_uuid,
                   w.uuid AS worker_uuid, w.name AS worker_name, w.address AS worker_address,
                   w.deleted_at AS worker_deleted_at
            FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN workers w ON w.id = t.worker_id

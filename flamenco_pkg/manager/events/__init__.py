@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..serialize import api_time
+from ..serialize import api_time, run_times
 from .broker import EventBroker, Subscriber
 
 __all__ = ["Changes", "EventBroker", "Subscriber"]
@@ -55,6 +55,7 @@ def task_updated(changes: Changes, task: sqlite3.Row, *, previous_status: str | 
         "updated": api_time(task["updated_at"]), "status": task["status"], "activity": task["activity"],
         "steps_completed": task["steps_completed"], "steps_total": task["steps_total"],
     }
+    payload.update(run_times(task))
     if task["worker_uuid"]:
         payload["worker"] = {"name": task["worker_name"], "uuid": task["worker_uuid"]}
     if previous_status is not None:

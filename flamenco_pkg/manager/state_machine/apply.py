@@ -27,6 +27,7 @@ def apply_job_steps(conn: sqlite3.Connection, changes: Changes, job_id: int,
         for task_id, status in step.task_changes.items():
             by_status.setdefault(str(status), []).append(task_id)
         for status, ids in by_status.items():
+            task_db.set_clock(conn, job_id, ids, states.task_clock(None, status))
             task_db.mass_set_status(conn, ids, status, step.task_activity)
         if step.recompute_steps:
             task_db.steps_follow_status(conn, job_id)
@@ -76,6 +77,7 @@ def change_task_status(conn: sqlite3.Connection, changes: Changes, task: sqlite3
     """
     old = task["status"]
     if old != new_status:
+        task_db.set_clock(conn, task["job_id"], [task["id"]], states.task_clock(old, new_status))
         task_db.set_status(conn, task["id"], new_status, activity)
         if new_status == TaskStatus.COMPLETED:
             task_db.set_steps(conn, task["id"], task["job_id"], task["steps_completed"], task["steps_total"])

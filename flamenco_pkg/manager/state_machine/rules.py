@@ -48,6 +48,12 @@ Jobs and tasks
     pause-requested/paused, else queued. Apply it as a single task status
     change (so ``task_status_changed`` runs).
 ``is_schedulable(task_status, job_status) -> bool``
+``task_clock(old, new) -> TaskClock``
+    What a task status change does to the task's run times (started_at,
+    finished_at): START on entering active, CLEAR on going back to queued (a
+    requeued task has not run yet), FINISH on leaving active for anything
+    else, KEEP otherwise. Mass updates apply FINISH only to tasks that were
+    active (``TaskClock.FINISH_IF_ACTIVE`` from ``task_clock(None, new)``).
 ``operator_job_status_clears_failures(new) / operator_task_status_clears_failures(new) -> bool``
     Operator ``setstatus`` side effects: job -> requeueing clears the job's
     task failure lists *and* blocklist; task -> queued clears that task's
@@ -114,6 +120,7 @@ UI action gates (data only, the API does not enforce them)
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -148,6 +155,8 @@ __all__ = [
     "TASK_FAIL_JOB_PERCENTAGE",
     "returned_task_status",
     "is_schedulable",
+    "TaskClock",
+    "task_clock",
     "operator_job_status_clears_failures",
     "operator_task_status_clears_failures",
     "accept_worker_task_status",
@@ -444,6 +453,33 @@ def returned_task_status(job_status: str) -> TaskStatus:
     if J(job_status) in (J.PAUSE_REQUESTED, J.PAUSED):
         return T.PAUSED
     return T.QUEUED
+
+
+class TaskClock(enum.StrEnum):
+    START = "start"
+    FINISH = "finish"
+    FINISH_IF_ACTIVE = "finish-if-active"
+    CLEAR = "clear"
+    KEEP = "keep"
+
+
+def task_clock(old: str | None, new: str) -> TaskClock:
+    """What a status change from ``old`` (None: not known, a mass update) to ``new`` does to the run times.
+
+    The times describe the task's latest run, so the web UI can show its
+    render time: entering active starts a run, leaving it ends one, and a
+    task put back in the queue has no run yet.
+    """
+    new_status = T(new)
+    if old is not None and T(old) == new_status:
+        return TaskClock.KEEP
+    if new_status == T.ACTIVE:
+        return TaskClock.START
+    if new_status == T.QUEUED:
+        return TaskClock.CLEAR
+    if old is None:
+        return TaskClock.FINISH_IF_ACTIVE
+    return TaskClock.FINISH if T(old) == T.ACTIVE else TaskClock.KEEP
 
 
 def is_schedulable(task_status: str, job_status: str) -> bool:

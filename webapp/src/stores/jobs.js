@@ -32,6 +32,13 @@ export const useJobs = defineStore('jobs', () => {
     return SERVER_SORTS.includes(key) ? `${desc ? '-' : ''}${key}` : '-updated'
   }
 
+  let firstPage = null // the request for the first screenful, while under way
+
+  /** What the first request asks for; index.html asks for the default one early. */
+  function firstPagePath() {
+    return `/jobs?limit=${FIRST_PAGE}&sort=${serverSort()}`
+  }
+
   /**
    * Load every job. The first load asks for one screenful in the table's
    * order (`?limit=&sort=`), so 100k jobs show their first rows at once. Then
@@ -47,11 +54,24 @@ export const useJobs = defineStore('jobs', () => {
     const mine = ++generation
     table.beginFetch()
     if (!loaded.value) {
-      const first = (await get(`/jobs?limit=${FIRST_PAGE}&sort=${serverSort()}`)).jobs
+      // A second load (the one after the live subscription) waits for the
+      // screenful already asked for instead of asking again, then reads
+      // every job, since changes made before it subscribed may be missing.
+      const own = !firstPage
+      if (own) {
+        firstPage = get(firstPagePath()).then((body) => {
+          if (!loaded.value) {
+            table.addMissing(body.jobs)
+            loaded.value = true
+          }
+          return body.jobs.length
+        }).finally(() => {
+          firstPage = null
+        })
+      }
+      const count = await firstPage
       if (mine !== generation) return
-      table.replaceAll(first)
-      loaded.value = true
-      if (first.length !== FIRST_PAGE) {
+      if (own && count !== FIRST_PAGE) {
         loadedAt.value = Date.now()
         return
       }
@@ -87,5 +107,5 @@ export const useJobs = defineStore('jobs', () => {
     return table.byId.value.get(ev.id)
   }
 
-  return { ...table, loaded, loadedAt, fetchAll, applyEvent }
+  return { ...table, loaded, loadedAt, fetchAll, applyEvent, firstPagePath }
 })

@@ -3,6 +3,7 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import { get } from '../api.js'
 import { keyedTable, timeValue } from './table.js'
+import { taskDuration } from '../timing.js'
 
 const FIRST_PAGE = 200
 
@@ -16,6 +17,7 @@ export const useTasks = defineStore('tasks', () => {
       worker: (t) => (t.worker && t.worker.name) || '',
       updated: (t) => timeValue(t.updated),
       progress: (t) => (t.steps_total ? t.steps_completed / t.steps_total : 0),
+      duration: (t) => taskDuration(t, Date.now()) ?? -1,
     },
     defaultSort: { key: 'index_in_job', desc: false },
   })
@@ -58,6 +60,8 @@ export const useTasks = defineStore('tasks', () => {
     const fields = {
       id: ev.id, name: ev.name, status: ev.status, updated: ev.updated,
       steps_completed: ev.steps_completed, steps_total: ev.steps_total,
+      // Always set, so a requeue (no times in the event) clears the old run's.
+      started_at: ev.started_at, finished_at: ev.finished_at,
     }
     if (ev.worker) fields.worker = { id: ev.worker.uuid, name: ev.worker.name, address: '' }
     if (!old) {
