@@ -2,10 +2,12 @@
 
 Start-up follows upstream's order: config, tools, Manager (given or found by
 UPnP/SSDP), sign-on (registering when needed), deliver what the offline
-buffer holds, then follow the Manager's status requests. Exit codes: 0 when
-the Manager sends the Worker offline (or after -flush, -version, -help),
-`restart_exit_code` when it asks for a restart, 1 on a signal or a fatal
-problem, 2 on bad flags, 254 when shutting down takes over 20 s.
+buffer holds, then follow the Manager's status requests. With `-devices 0,1`
+each GPU gets a slot (`slot.py`) that does all of that as a Worker of its own.
+Exit codes: 0 when the Manager sends the Worker (every slot) offline, or
+after -flush, -version, -help; `restart_exit_code` when it asks for a
+restart; 1 on a signal or a fatal problem; 2 on bad flags; 254 when shutting
+down takes over 20 s.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flamenco_pkg import __version__
 from flamenco_pkg.logsetup import setup_logging
 
 from . import config as config_mod
+
+if TYPE_CHECKING:
+    from .slot import WorkerSlot
 
 log = logging.getLogger("flamenco.worker")
 
@@ -93,7 +99,7 @@ class Worker:
         self.args = args
         self.stop = threading.Event()
         self.signalled = False
-        self.slots: list = []
+        self.slots: list[WorkerSlot] = []
 
     def _on_signal(self, signum: int, _frame) -> None:
         if not self.signalled:

@@ -229,7 +229,8 @@ class MayIRunWatch:
         self.state_change = False
         self.reason = ""
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=child_thread_name(f"may-i-run-{task_id[:8]}"), daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=child_thread_name(f"may-i-run-{task_id[:8]}"),
+                                        daemon=True)
 
     def start(self) -> None:
         self._thread.start()
