@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .client import ManagerClient, Unreachable, error_text
+from .slotlog import child_thread_name
 
 log = logging.getLogger("flamenco.worker.buffer")
 
@@ -144,7 +145,7 @@ class UpstreamBuffer:
     # -- background flushing ---------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._flush_loop, name="upstream-buffer", daemon=True)
+        self._thread = threading.Thread(target=self._flush_loop, name=child_thread_name("upstream-buffer"), daemon=True)
         self._thread.start()
 
     def _flush_loop(self) -> None:

@@ -2,10 +2,12 @@
 
 Start-up follows upstream's order: config, tools, Manager (given or found by
 UPnP/SSDP), sign-on (registering when needed), deliver what the offline
-buffer holds, then follow the Manager's status requests. Exit codes: 0 when
-the Manager sends the Worker offline (or after -flush, -version, -help),
-`restart_exit_code` when it asks for a restart, 1 on a signal or a fatal
-problem, 2 on bad flags, 254 when shutting down takes over 20 s.
+buffer holds, then follow the Manager's status requests. With `-devices 0,1`
+each GPU gets a slot (`slot.py`) that does all of that as a Worker of its own.
+Exit codes: 0 when the Manager sends the Worker (every slot) offline, or
+after -flush, -version, -help; `restart_exit_code` when it asks for a
+restart; 1 on a signal or a fatal problem; 2 on bad flags; 254 when shutting
+down takes over 20 s.
 """
 
 from __future__ import annotations
@@ -19,18 +21,21 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flamenco_pkg import __version__
 from flamenco_pkg.logsetup import setup_logging
 
 from . import config as config_mod
 
+if TYPE_CHECKING:
+    from .slot import WorkerSlot
+
 log = logging.getLogger("flamenco.worker")
 
 FIND_MANAGER_TIMEOUT_S = 60.0
 AUTODISCOVERY_TIMEOUT_S = 600.0
 SHUTDOWN_LIMIT_S = 20.0
-SIGN_OFF_TIMEOUT_S = 3.0
 EXIT_SHUTDOWN_TOO_SLOW = 254
 
 
@@ -54,6 +59,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("-token", "--token", metavar="TOKEN", default="",
                         help="API token of a worker user, to register with a Manager that requires users "
                              "(overrides registration_token)")
+    parser.add_argument("-devices", "--devices", metavar="LIST", default=None,
+                        help="run one Worker per GPU: device numbers like 0,1, or 'auto' (nvidia-smi -L); "
+                             "overrides devices in the config")
     parser.add_argument("-register", "--register", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("-quiet", "--quiet", action="store_true", help="log only warnings and errors")
     parser.add_argument("-debug", "--debug", action="store_true", help="log debug messages too")
@@ -88,22 +96,21 @@ def find_manager_and_exit() -> int:
 
 
 class Worker:
-    """One run of the Worker process, from start-up to exit code."""
+    """One run of the Worker process, from start-up to exit code: one slot, or one per GPU."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.stop = threading.Event()
         self.signalled = False
-        self.loop = None
-        self.client = None
+        self.slots: list[WorkerSlot] = []
 
     def _on_signal(self, signum: int, _frame) -> None:
         if not self.signalled:
             log.info("%s received, shutting down", signal.Signals(signum).name)
         self.signalled = True
         self.stop.set()
-        if self.loop is not None:
-            self.loop.cancel_current_task()
+        for slot in self.slots:
+            slot.cancel_current_task()
 
     def main(self) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -117,13 +124,11 @@ class Worker:
     def _run(self) -> int:
         from flamenco_pkg.discovery import DiscoveryError, find_manager
 
-        from .buffer import BufferError, UpstreamBuffer
-        from .client import ManagerClient
-        from .executor import Services
-        from .loop import WorkerLoop
-        from .registration import RegistrationError, Stopped, start_session
-        from .tools import find_ffmpeg, log_tools
-        from .uploader import LastRenderedUploader
+        from .commands.cycles_device import device_args
+        from .devices import plan_slots
+        from .slot import WorkerSlot
+        from .slotlog import add_slot_logging
+        from .tools import log_tools
 
         cfg = config_mod.load_config(Path(config_mod.CONFIG_FILE))
         if self.args.manager:
@@ -135,6 +140,9 @@ class Worker:
         if cfg.oom_score_adjust is not None and not sys.platform.startswith("linux"):
             log.warning("oom_score_adjust only works on Linux; ignoring it")
             cfg.oom_score_adjust = None
+        devices = self._devices(cfg)
+        if devices is None:
+            return 1
         log_tools()
 
         if not cfg.manager_url:
@@ -145,88 +153,75 @@ class Worker:
                 return 1
             log.info("found a Manager at %s", cfg.manager_url)
 
-        home = config_mod.flamenco_home()
-        self.client = client = ManagerClient(cfg.manager_url)
-        try:
-            status = start_session(client, cfg, home, self.stop)
-        except RegistrationError as exc:
-            log.error("%s", exc)
-            return 1
-        except Stopped:
-            return 1
+        plans = plan_slots(devices, config_mod.worker_name(cfg), config_mod.flamenco_home())
+        blender_args: tuple[str, ...] = ()
+        if devices:
+            add_slot_logging([(p.label, p.log_file) for p in plans if p.log_file is not None])
+            blender_args = tuple(device_args(cfg.device_type))
+            for plan in plans:
+                log.info("slot %s: worker %s on %s device %s, files in %s", plan.label, plan.name,
+                         cfg.device_type, plan.device, plan.home)
+        wake = threading.Event()
+        self.slots = [WorkerSlot(plan, cfg, self.stop, self.args.flush, blender_args, wake) for plan in plans]
+        for slot in self.slots:
+            slot.start()
+        code = self._wait_for_slots(wake)
+        return self._shutdown(code)
 
-        try:
-            buffer = UpstreamBuffer(home / config_mod.BUFFER_FILE, client)
-        except BufferError as exc:
-            log.error("cannot open the offline queue: %s", exc)
-            return 1
-        queued = buffer.count()
-        if queued:
-            log.info("delivering %d task updates queued while the Manager was away", queued)
-            buffer.flush()
-        if self.args.flush:
-            buffer.close()
-            self._sign_off()
-            return 0
+    def _devices(self, cfg: config_mod.WorkerConfig) -> list[str] | None:
+        """The GPU indices to run slots for ([] for the plain Worker); None after a logged error."""
+        from .devices import AUTO, DevicesError, parse_devices
+        from .tools import find_nvidia_gpus
 
-        buffer.start()
-        uploader = LastRenderedUploader(client)
-        services = Services(client=client, buffer=buffer, offer_output=uploader.offer, find_ffmpeg=find_ffmpeg,
-                            oom_score_adjust=cfg.oom_score_adjust)
-        self.loop = loop = WorkerLoop(client, cfg, home, services, self.stop)
-        result: dict[str, int | None] = {}
-        thread = threading.Thread(target=lambda: result.update(code=loop.run(status)), name="worker-loop",
-                                  daemon=True)
-        thread.start()
-        while thread.is_alive() and not self.stop.is_set():
-            thread.join(0.5)
-        return self._shutdown(thread, buffer, uploader, result)
+        spec = cfg.devices
+        if self.args.devices is not None:
+            try:
+                spec = parse_devices(self.args.devices)
+            except DevicesError as exc:
+                raise config_mod.ConfigError(f"-devices: {exc}") from exc
+        if spec != AUTO:
+            return list(spec)
+        found, why = find_nvidia_gpus()
+        if not found:
+            log.error("devices auto: no NVIDIA GPU found: %s. Name the devices (-devices 0,1), or leave the "
+                      "option out to run one Worker for the whole machine.", why)
+            return None
+        log.info("devices auto: found NVIDIA GPUs %s", ", ".join(found))
+        return found
 
-    def _shutdown(self, thread: threading.Thread, buffer, uploader, result: dict) -> int:
-        """Stop the loops, deliver what can be delivered, sign off; all within 20 s."""
+    def _wait_for_slots(self, wake: threading.Event) -> int:
+        """Until a signal, a slot that must end the process (restart, fatal error), or every slot gone."""
+        while not self.stop.is_set():
+            finished = [slot for slot in self.slots if slot.done.is_set()]
+            ending = next((slot for slot in finished if slot.code != 0), None)
+            if ending is not None:
+                return 1 if ending.code is None else ending.code
+            if len(finished) == len(self.slots):
+                return 0
+            wake.wait(0.5)
+            wake.clear()
+        return 1
+
+    def _shutdown(self, code: int) -> int:
+        """Every slot: stop its loop, deliver what can be delivered, sign off; all within 20 s."""
         began = time.monotonic()
         watchdog = threading.Timer(SHUTDOWN_LIMIT_S, self._too_slow)
         watchdog.daemon = True
         watchdog.start()
         self.stop.set()
-        if self.signalled and self.loop is not None:
-            self.loop.cancel_current_task()
-        self._join_loop(thread, timeout=10)
-        uploader.stop()
-        buffer.close(final_flush_s=5.0)
-        self._sign_off()
+        closers = [threading.Thread(target=slot.finish, name=f"shutdown-{i}", daemon=True)
+                   for i, slot in enumerate(self.slots)]
+        for closer in closers:
+            closer.start()
+        for closer in closers:
+            closer.join()
         watchdog.cancel()
-        code = 1 if self.signalled else result.get("code")
-        if code is None:
+        if self.signalled:
             code = 1
         log.info("Worker stopped after %.1f s of shutting down; exit code %d", time.monotonic() - began, code)
         return code
-
-    def _join_loop(self, thread: threading.Thread, timeout: float) -> None:
-        """Wait for the loop to finish its task, but not for a held "give me a task":
-        the Manager may keep that open for many seconds, and there is nothing to finish."""
-        deadline = time.monotonic() + timeout
-        while thread.is_alive() and time.monotonic() < deadline:
-            if self.loop is not None and self.loop.held_request.is_set():
-                log.debug("not waiting for the Manager's answer to a held task request")
-                return
-            thread.join(0.05)
 
     def _too_slow(self) -> None:
         log.error("shutting down took longer than %d s; exiting anyway", SHUTDOWN_LIMIT_S)
         logging.shutdown()
         os._exit(EXIT_SHUTDOWN_TOO_SLOW)
-
-    def _sign_off(self) -> None:
-        from .client import Unreachable, error_text
-
-        assert self.client is not None
-        try:
-            resp = self.client.call("POST", "sign-off", timeout=(SIGN_OFF_TIMEOUT_S, SIGN_OFF_TIMEOUT_S))
-        except Unreachable as exc:
-            log.warning("could not sign off at the Manager: %s", exc)
-            return
-        if resp.status_code == 204:
-            log.info("signed off at the Manager")
-        else:
-            log.warning("the Manager did not accept the sign-off: %s", error_text(resp))

@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from .commands.cycles_device import DEFAULT_DEVICE_TYPE, check_device_type
+from .devices import DevicesError, parse_devices
+
 log = logging.getLogger("flamenco.worker")
 
 CONFIG_FILE = "flamenco-worker.yaml"
@@ -39,6 +42,8 @@ class WorkerConfig:
     # Ours (issue 14): an API token of a `worker` user, for a Manager with auth.enabled;
     # sent as `Authorization: Bearer` on register-worker only.
     registration_token: str = field(default="", repr=False)
+    devices: str | list[str] = field(default_factory=list)  # ours: one slot per GPU; "auto" or indices
+    device_type: str = DEFAULT_DEVICE_TYPE                  # ours: the Cycles backend those slots use
 
 
 def load_config(path: Path = Path(CONFIG_FILE)) -> WorkerConfig:
@@ -74,6 +79,18 @@ def load_config(path: Path = Path(CONFIG_FILE)) -> WorkerConfig:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ConfigError(f"{path}: {key}: expected a whole number, got {value!r}")
             setattr(cfg, key, value)
+    if data.get("devices") is not None:
+        try:
+            cfg.devices = parse_devices(data["devices"])
+        except DevicesError as exc:
+            raise ConfigError(f"{path}: devices: {exc}") from exc
+    if data.get("device_type") is not None:
+        if not isinstance(data["device_type"], str):
+            raise ConfigError(f"{path}: device_type: expected text, got {data['device_type']!r}")
+        try:
+            cfg.device_type = check_device_type(data["device_type"])
+        except ValueError as exc:
+            raise ConfigError(f"{path}: device_type: {exc}") from exc
     return cfg
 
 

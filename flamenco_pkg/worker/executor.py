@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .buffer import Sent, UpstreamBuffer
@@ -22,6 +22,7 @@ from .client import ManagerClient, Unreachable
 from .commands import COMMANDS, CommandContext, go_platform
 from .commands.params import CommandError, TaskCanceled
 from .process import quote_argv, run_process
+from .slotlog import child_thread_name
 from .states import MAY_I_RUN_S, after_may_i_run
 
 log = logging.getLogger("flamenco.worker.task")
@@ -92,6 +93,8 @@ class Services:
     find_ffmpeg: Callable[[], str | None]
     oom_score_adjust: int | None = None
     may_i_run_s: float = MAY_I_RUN_S
+    child_env: dict[str, str] = field(default_factory=dict)  # a GPU slot's device and temp folder
+    blender_args: tuple[str, ...] = ()                        # a GPU slot's Cycles device selection
 
 
 def run_task(task: dict[str, Any], services: Services, cancel: threading.Event) -> TaskResult:
@@ -153,7 +156,8 @@ def _run_commands(task: dict[str, Any], services: Services, reporter: TaskReport
             chunker.add(f"pid={pid} > {line}")
 
         try:
-            run_process(argv, on_line, cancel, services.oom_score_adjust, on_start=started)
+            run_process(argv, on_line, cancel, services.oom_score_adjust, on_start=started,
+                        env=services.child_env)
         except CommandError:
             chunker.flush()
             raise
@@ -166,7 +170,7 @@ def _run_commands(task: dict[str, Any], services: Services, reporter: TaskReport
         ctx = CommandContext(
             name=name, params=command.get("parameters") or {}, cancel=cancel, log=reporter.log, step=step,
             run=run, output_produced=lambda path: services.offer_output(task_id, path),
-            platform=go_platform(), find_ffmpeg=services.find_ffmpeg)
+            platform=go_platform(), find_ffmpeg=services.find_ffmpeg, blender_args=services.blender_args)
         try:
             func = COMMANDS.get(name)
             if func is None:
@@ -225,7 +229,8 @@ class MayIRunWatch:
         self.state_change = False
         self.reason = ""
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"may-i-run-{task_id[:8]}", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=child_thread_name(f"may-i-run-{task_id[:8]}"),
+                                        daemon=True)
 
     def start(self) -> None:
         self._thread.start()

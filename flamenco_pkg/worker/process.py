@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import IO
 
 from .commands.params import CommandError, TaskCanceled
+from .slotlog import child_thread_name
 
 log = logging.getLogger("flamenco.worker.process")
 
@@ -85,9 +86,14 @@ def _oom_preexec(value: int) -> Callable[[], None]:
     return set_oom
 
 
-def start(argv: list[str], oom_score_adjust: int | None = None) -> subprocess.Popen:
-    """Start `argv` directly (no shell) in a process group of its own, stdin empty."""
+def start(argv: list[str], oom_score_adjust: int | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start `argv` directly (no shell) in a process group of its own, stdin empty.
+
+    `env` is added to the Worker's own environment (a GPU slot's device selection).
+    """
     kwargs: dict = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+    if env:
+        kwargs["env"] = {**os.environ, **env}
     if IS_WINDOWS:
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
     else:
@@ -112,7 +118,8 @@ def kill_tree(proc: subprocess.Popen) -> None:
 
 
 def run_process(argv: list[str], on_line: Callable[[str], None], cancel: threading.Event,
-                oom_score_adjust: int | None = None, on_start: Callable[[int], None] | None = None) -> None:
+                oom_score_adjust: int | None = None, on_start: Callable[[int], None] | None = None,
+                env: dict[str, str] | None = None) -> None:
     """Run to the end, feeding each output line to `on_line`.
 
     Raises TaskCanceled when `cancel` was set (the tree is killed), CommandError
@@ -120,7 +127,7 @@ def run_process(argv: list[str], on_line: Callable[[str], None], cancel: threadi
     is killed then too: output that cannot be reported means the task is lost).
     """
     try:
-        proc = start(argv, oom_score_adjust)
+        proc = start(argv, oom_score_adjust, env)
     except OSError as exc:
         raise CommandError(f"could not run {argv[0]}: {exc.strerror or exc}") from exc
     if on_start is not None:
@@ -134,7 +141,7 @@ def run_process(argv: list[str], on_line: Callable[[str], None], cancel: threadi
                 kill_tree(proc)
                 return
 
-    watcher = threading.Thread(target=watch, name=f"kill-watch-{proc.pid}", daemon=True)
+    watcher = threading.Thread(target=watch, name=child_thread_name(f"kill-watch-{proc.pid}"), daemon=True)
     watcher.start()
     failure: BaseException | None = None
     assert proc.stdout is not None

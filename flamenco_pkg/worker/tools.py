@@ -83,3 +83,21 @@ def log_tools() -> None:
         log.info("FFmpeg found: %s (version %s)", ffmpeg, ffmpeg_version(ffmpeg))
     else:
         log.info("FFmpeg not found; preview videos will fail on this Worker")
+
+
+def find_nvidia_gpus() -> tuple[list[str], str]:
+    """(GPU indices from `nvidia-smi -L`, why the list is empty) for `-devices auto`."""
+    from .devices import parse_nvidia_smi
+
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return [], "nvidia-smi is not on the PATH (no NVIDIA driver installed?)"
+    try:
+        out = subprocess.run([exe, "-L"], capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return [], f"{exe} -L could not run: {exc}"
+    found = parse_nvidia_smi(out.stdout)
+    if found:
+        return found, ""
+    detail = (out.stderr or out.stdout).strip().splitlines()
+    return [], f"{exe} -L listed no GPU" + (f" ({detail[0]})" if detail else "")

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from .client import ManagerClient, Unreachable, error_text
+from .slotlog import child_thread_name
 
 log = logging.getLogger("flamenco.worker.uploader")
 
@@ -49,7 +50,7 @@ class LastRenderedUploader:
         self._cond = threading.Condition()
         self._pending: tuple[str, str] | None = None
         self._stopped = False
-        self._thread = threading.Thread(target=self._loop, name="last-rendered", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=child_thread_name("last-rendered"), daemon=True)
         self._thread.start()
 
     def offer(self, task_id: str, path: str) -> None:

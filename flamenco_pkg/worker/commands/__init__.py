@@ -45,6 +45,8 @@ class CommandContext:
     """Offer a rendered file to the last-rendered uploader."""
     platform: str = field(default_factory=go_platform)
     find_ffmpeg: Callable[[], str | None] = lambda: None
+    blender_args: tuple[str, ...] = ()
+    """Added to Blender's command line after the blend file (a GPU slot's device selection)."""
 
 
 def _registry() -> dict[str, Callable[[CommandContext], None]]:

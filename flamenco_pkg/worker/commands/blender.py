@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from . import CommandContext
 from .params import missing, optional_list, optional_str, mandatory_str, shell_split
@@ -17,8 +17,13 @@ TIME = re.compile(_PREFIX + r"Time: ([0-9:.]+)")
 SKIPPED = re.compile(_PREFIX + r"[sS]kipping existing frame")
 
 
-def blender_argv(params: dict, which: Callable[[str], str | None] = shutil.which) -> list[str]:
-    """exe + exeArgs words + argsBefore + blendfile (unless "") + args."""
+def blender_argv(params: dict, which: Callable[[str], str | None] = shutil.which,
+                 device_args: Sequence[str] = ()) -> list[str]:
+    """exe + exeArgs words + argsBefore + blendfile (unless "") + device_args + args.
+
+    `device_args` (a GPU slot's `--python-expr`) must come after the blend file, whose
+    loading would undo its scene settings, and before `args`, which render the frames.
+    """
     exe = mandatory_str("blender-render", params, "exe")
     exe_args = shell_split("blender-render", "exeArgs", optional_str(params, "exeArgs"))
     before = optional_list("blender-render", params, "argsBefore")
@@ -26,7 +31,7 @@ def blender_argv(params: dict, which: Callable[[str], str | None] = shutil.which
         raise missing("blender-render", "blendfile", params)
     blendfile = params["blendfile"]
     after = optional_list("blender-render", params, "args")
-    return [exe, *exe_args, *before, *([blendfile] if blendfile else []), *after]
+    return [exe, *exe_args, *before, *([blendfile] if blendfile else []), *device_args, *after]
 
 
 def parse_line(line: str) -> tuple[str, str] | None:
@@ -40,7 +45,7 @@ def parse_line(line: str) -> tuple[str, str] | None:
 
 
 def run(ctx: CommandContext) -> None:
-    argv = blender_argv(ctx.params)
+    argv = blender_argv(ctx.params, device_args=ctx.blender_args)
 
     def on_line(line: str) -> None:
         found = parse_line(line)
