@@ -58,6 +58,21 @@ export function startSocket() {
   return socket
 }
 
+/**
+ * Close the connection (at logout, or when the session is gone): the
+ * Manager would refuse it anyway. Subscriptions stay wanted and are sent
+ * again by the next `startSocket()`.
+ */
+export function stopSocket() {
+  if (!socket) return
+  const old = socket
+  socket = null
+  old.disconnect()
+  connected.value = false
+  everConnected.value = false
+  for (const entry of wanted.values()) entry.acked = false
+}
+
 /** Call `fn(payload)` for each `event` ("/jobs", "/task", ...). Returns an unsubscribe function. */
 export function onEvent(event, fn) {
   if (!handlers.has(event)) handlers.set(event, new Set())
