@@ -78,15 +78,17 @@ describe('history lines', () => {
   const today = new Date(2026, 10, 30, 15, 0)
   it('says who did what, when', () => {
     const time = new Date(2026, 10, 30, 14, 2).toISOString()
-    expect(describeAuditEntry({ time, user: 'ada', operation: 'job.setstatus', details: { status: 'cancel-requested' } }, today))
+    expect(describeAuditEntry({ time, user: 'ada', operation: 'setJobStatus', details: { status: 'cancel-requested', reason: 'x' } }, today))
       .toBe('canceled by ada, 14:02')
-    expect(describeAuditEntry({ time, user: 'cy', operation: 'job.setpriority', details: { priority: 80 } }, today))
+    expect(describeAuditEntry({ time, user: 'cy', operation: 'setJobPriority', details: { priority: 80 } }, today))
       .toBe('priority set to 80 by cy, 14:02')
+    expect(describeAuditEntry({ time, user: 'ada', operation: 'submitJob', details: { name: 'shot' } }, today))
+      .toBe('submitted by ada, 14:02')
   })
   it('dates entries of other days and reads unknown operations', () => {
     const time = new Date(2026, 10, 28, 9, 5).toISOString()
-    expect(describeAuditEntry({ time, user: 'bob', operation: 'worker.set_tags' }, today)).toMatch(/^worker set tags by bob, .+ 09:05$/)
-    expect(auditAction({ operation: 'task.setstatus', details: { status: 'queued' } })).toBe('task requeued')
+    expect(describeAuditEntry({ time, user: 'bob', operation: 'setWorkerTags' }, today)).toMatch(/^set worker tags by bob, .+ 09:05$/)
+    expect(auditAction({ operation: 'setTaskStatus', details: { status: 'queued' } })).toBe('task requeued')
   })
 })
 

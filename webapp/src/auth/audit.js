@@ -1,6 +1,7 @@
 // Audit log entries in words, for a job's history: "canceled by ada, 14:02".
-// Pure functions; the Manager's operation names and details are mapped here
-// only, and an unknown operation still reads sensibly.
+// Pure functions. The Manager names operations by their OpenAPI operationId
+// and keeps the request body as details; an unknown operation still reads
+// sensibly ("set worker tags").
 
 const STATUS_VERBS = {
   'cancel-requested': 'canceled',
@@ -9,23 +10,30 @@ const STATUS_VERBS = {
   paused: 'paused',
   requeueing: 'requeued',
   queued: 'requeued',
-  'under-construction': 'submitted',
+}
+
+const OPERATION_PHRASES = {
+  submitJob: 'submitted',
+  deleteJob: 'deletion requested',
+  setJobTag: 'worker tag changed',
+  removeJobBlocklist: 'blocklist changed',
+}
+
+/** "setJobPriority" -> "set job priority". */
+function words(operation) {
+  return operation.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[._-]+/g, ' ').trim().toLowerCase()
 }
 
 /** What was done, as a past-tense phrase ("canceled", "priority set to 80"). */
 export function auditAction(entry) {
   const op = String(entry.operation || '')
   const details = entry.details && typeof entry.details === 'object' ? entry.details : {}
-  const status = details.status || details.new_status
-  if (status && /status/.test(op)) {
-    const verb = STATUS_VERBS[status] || `set to ${status}`
-    return /task/.test(op) ? `task ${verb}` : verb
+  if (/status/i.test(op) && details.status) {
+    const verb = STATUS_VERBS[details.status] || `set to ${details.status}`
+    return /task/i.test(op) ? `task ${verb}` : verb
   }
-  if ('priority' in details) return `priority set to ${details.priority}`
-  const last = op.split(/[.:/]/).pop()
-  if (/^(submit|create|submitted|created)/.test(last) && /job/.test(op)) return 'submitted'
-  if (/^delete/.test(last) && /job/.test(op)) return 'deleted'
-  return op.replace(/[._-]+/g, ' ').trim() || 'changed'
+  if (/priority/i.test(op) && 'priority' in details) return `priority set to ${details.priority}`
+  return OPERATION_PHRASES[op] || words(op) || 'changed'
 }
 
 /** "14:02" today, or the date and time for older entries. */
