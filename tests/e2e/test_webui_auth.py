@@ -14,12 +14,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.harness import program
 from tests.e2e.webui_harness import browser, page, screenshot  # noqa: F401  (fixtures)
 from tests.integration.farm import REPO, Api, ManagerProcess, wait_until
 
@@ -29,8 +29,8 @@ ROLES = {"ada": "artist", "bob": "artist", "cy": "manager", "root": "admin"}
 
 
 def manager_cli(farm: ManagerProcess, *args: str, stdin: str = "") -> str:
-    """The Manager's own command line, in its folder, while it runs."""
-    result = subprocess.run([sys.executable, str(REPO / "flamenco.py"), "manager", *args], cwd=farm.workdir,
+    """The Manager's own command line (the zipapp when fresh), in its folder, while it runs."""
+    result = subprocess.run([*program("manager"), *args], cwd=farm.workdir,
                             input=stdin, capture_output=True, text=True, timeout=60,
                             env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert result.returncode == 0, result.stdout + result.stderr
