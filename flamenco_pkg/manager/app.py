@@ -24,6 +24,8 @@ import gevent.socket
 from flamenco_pkg.api import spec as api_spec
 from flamenco_pkg.api.validation import RequestInvalid, RequestValidator
 
+from .auth import audit
+from .auth.permissions import OPERATIONS, Permission, rule_for_path
 from .context import Manager
 from .routes import ROUTE_MODULES
 from .disk_full import DiskFull
@@ -64,6 +66,9 @@ def _render(result: Any) -> bottle.HTTPResponse:
 
 def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operation,
               handler: Handler) -> Callable[..., bottle.HTTPResponse]:
+    rule = OPERATIONS.get(op.operation_id)
+    audited_op = rule is not None and rule.audited
+
     def endpoint(**path: str) -> bottle.HTTPResponse:
         began = time.perf_counter()
         resp = answer(**path)
@@ -73,10 +78,16 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
     def answer(**path: str) -> bottle.HTTPResponse:
         req = bottle.request
         worker_row = None
+        user = None
         if op.secured:  # before the body is read: strangers do not get 64 MiB parsed
             worker_row = manager.worker_auth.authenticate(manager, req.headers.get("Authorization", ""))
             if worker_row is None:
                 return error_response(403, "worker authentication failed")
+        elif manager.config.auth.enabled:  # users (issue 14), also before the body is read
+            try:
+                user = manager.auth.check_operation(manager, op.operation_id, req.environ)
+            except ManagerError as exc:
+                return error_response(exc.status, exc.message, exc.headers)
         try:
             body = _request_body(req)
             valid = validator.validate(
@@ -89,11 +100,24 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
             return error_response(400, exc.message)
         api_req = ApiRequest(path=valid.path, query=valid.query, body=valid.body, headers=req.headers,
                              remote_addr=client_address(req.environ, manager.config.trusted_proxies),
-                             worker=worker_row, watch_hangup=_hangup_watch(req.environ))
+                             worker=worker_row, watch_hangup=_hangup_watch(req.environ), user=user,
+                             environ=req.environ)
+        audited = audited_op and user is not None and user.is_user
+        if audited:
+            audit.begin(user.username, op.operation_id, valid.path, valid.body)
         try:
-            return _render(handler(manager, api_req))
+            result = handler(manager, api_req)
         except ManagerError as exc:
+            if audited:
+                audit.discard()
             return error_response(exc.status, exc.message, exc.headers)
+        except BaseException:
+            if audited:
+                audit.discard()
+            raise
+        if audited:
+            audit.finish(manager.db, result)
+        return _render(result)
 
     endpoint.__name__ = op.operation_id
     return endpoint
@@ -181,6 +205,32 @@ def _no_traceback(callback: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+class _UserCheck:
+    """Bottle plugin: routes outside the API that need a user (`OTHER_ROUTES` of auth/permissions.py)."""
+
+    name = "flamenco-user-check"
+    api = 2
+
+    def __init__(self, manager: Manager) -> None:
+        self.manager = manager
+
+    def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
+        permission = rule_for_path(route.rule)
+        if permission is Permission.PUBLIC or route.rule.startswith("/api/v3/"):
+            return callback  # API operations check in their endpoint
+        manager = self.manager
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if manager.config.auth.enabled:
+                try:
+                    manager.auth.check(manager, permission, bottle.request.environ)
+                except ManagerError as exc:
+                    return error_response(exc.status, exc.message, exc.headers)
+            return callback(*args, **kwargs)
+
+        return checked
+
+
 def install_error_objects(app: bottle.Bottle) -> None:
     """Every route of `app`, and Bottle itself, answer errors with Flamenco's error object."""
     app.default_error_handler = _error_object
@@ -234,5 +284,6 @@ def build_app(manager: Manager) -> bottle.Bottle:
         resp.content_type = "application/json"
         return resp
 
+    app.install(_UserCheck(manager))
     install_error_objects(app)
     return app

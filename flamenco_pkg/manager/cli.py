@@ -39,6 +39,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="show what Shaman's garbage collection would delete, and exit")
     parser.add_argument("-shaman-gc-delete", "--shaman-gc-delete", action="store_true",
                         help="run Shaman's garbage collection once (deletes unused files), and exit")
+    # Users and API tokens (issue 14); they work while the Manager runs.
+    parser.add_argument("-add-user", "--add-user", metavar="NAME", default="",
+                        help="add a user (or give it a new role and password) and exit; the password is read from "
+                             "standard input (asked without echo on a terminal); needs -role")
+    parser.add_argument("-role", "--role", metavar="ROLE", default="",
+                        help="role for -add-user: viewer, artist, manager, admin or worker")
+    parser.add_argument("-new-token", "--new-token", metavar="NAME", default="",
+                        help="make a new API token for user NAME, print it on the last line, and exit")
+    parser.add_argument("-revoke-token", "--revoke-token", metavar="ID", default="",
+                        help="revoke the API token with this ID and exit")
+    parser.add_argument("-delete-user", "--delete-user", metavar="NAME", default="",
+                        help="delete a user with its tokens and sessions, and exit")
+    parser.add_argument("-list-users", "--list-users", action="store_true",
+                        help="list users, their roles and token IDs, and exit")
     return parser.parse_args(argv)
 
 
@@ -70,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         write_config(config, config_path)
         print(f"wrote {config_path.resolve()}")
         return 0
+    if args.add_user or args.new_token or args.revoke_token or args.delete_user or args.list_users:
+        from .auth import commands
+
+        return commands.run(args, config)
     if args.shaman_gc_show or args.shaman_gc_delete:  # issue 6: one sweep, then exit
         from .shaman import gc_command
 
@@ -101,7 +119,8 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
 
     finish_interrupted(manager)
     host, port = listen_host_port(config)
-    sio = create_server(manager.broker, lambda: manager.config)
+    sio = create_server(manager.broker, lambda: manager.config,
+                        lambda environ, auth: manager.auth.socketio_allowed(manager, environ, auth))
     manager.metrics.watch_socketio(lambda: len(sio.eio.sockets))
     wsgi = socketio.WSGIApp(sio, build_app(manager))
 

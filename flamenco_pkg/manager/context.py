@@ -29,6 +29,8 @@ from .metrics import Metrics
 from .variables import Variables
 from .webhooks import outbox as webhook_outbox
 from .worker_auth import WorkerAuth
+from .auth import Auth
+from .auth import audit
 
 log = logging.getLogger("flamenco.manager")
 
@@ -49,6 +51,8 @@ class Manager:
     # Serialises "give me a task" and "may I keep running", as upstream does.
     scheduler_lock: threading.Lock = field(default_factory=threading.Lock)
     worker_auth: WorkerAuth = field(default_factory=WorkerAuth)
+    # Users and their rights (with auth.enabled); the users themselves live in the database.
+    auth: Auth = field(default_factory=Auth)
     # Held "give me a task" requests (long-poll), woken by events after commits.
     waiters: Waiters = None  # type: ignore[assignment]  # built in __post_init__
     # Disks found full (507 answers, the farm status' disk_full).
@@ -68,6 +72,7 @@ class Manager:
         self.broker.subscribe(wakeups.subscriber(self.waiters), name="the long-poll wake-ups")
         self.metrics.watch_farm(self)
         self.tx_hooks.append(lambda conn, changes: webhook_outbox.record(self, conn, changes))
+        self.tx_hooks.append(audit.tx_hook)  # a user's request: its audit entry commits with its change
 
     def _any_runnable(self) -> bool:
         with self.db.tx() as conn:

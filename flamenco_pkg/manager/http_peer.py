@@ -113,3 +113,13 @@ def origin_allowed(origin: str | None, environ: Mapping[str, Any], trusted_proxi
     if wanted in own_origins(environ, trusted_proxies):
         return True
     return wanted in {normalise_origin(extra) for extra in extra_origins}
+
+
+def request_is_https(environ: Mapping[str, Any], trusted_proxies: Iterable[str]) -> bool:
+    """Whether the client's request came over HTTPS: to this server, or (from a trusted
+    proxy) to the proxy, by its `X-Forwarded-Proto`. Decides the session cookie's `Secure`."""
+    if str(environ.get("wsgi.url_scheme") or "http").lower() == "https":
+        return True
+    if is_trusted(str(environ.get("REMOTE_ADDR") or ""), trusted_proxies):
+        return _first(environ.get("HTTP_X_FORWARDED_PROTO", "")).lower() == "https"
+    return False

@@ -55,6 +55,8 @@ def job(row: sqlite3.Row) -> dict[str, Any]:
         out["storage"] = {"shaman_checkout_id": row["storage_shaman_checkout_id"]}
     if row["delete_requested_at"]:
         out["delete_requested_at"] = api_time(row["delete_requested_at"])
+    if row["submitted_by"]:
+        out["submitted_by"] = row["submitted_by"]
     return out
 
 

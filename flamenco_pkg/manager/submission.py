@@ -93,10 +93,13 @@ def _checkout_id(body: dict[str, Any]) -> str:
     return checkout_id
 
 
-def submit(manager: Manager, body: dict[str, Any]) -> dict[str, Any]:
-    """Compile and store a SubmittedJob; returns the Job as the API shows it. Raises ManagerError."""
+def submit(manager: Manager, body: dict[str, Any], submitted_by: str | None = None) -> dict[str, Any]:
+    """Compile and store a SubmittedJob; returns the Job as the API shows it. Raises ManagerError.
+
+    `submitted_by`: the user (with authentication on), who may then change the job as an artist.
+    """
     job, tag_id = prepare_submission(manager, body)
-    store = _Store(manager, job, tag_id)
+    store = _Store(manager, job, tag_id, submitted_by)
     try:
         try:
             compiled = manager.job_types.compile(job, on_tasks=store.add)
@@ -126,8 +129,10 @@ class _Store:
     time-boxed transactions: its tasks, then the dependencies it names.
     """
 
-    def __init__(self, manager: Manager, job: dict[str, Any], tag_id: int | None) -> None:
+    def __init__(self, manager: Manager, job: dict[str, Any], tag_id: int | None,
+                 submitted_by: str | None = None) -> None:
         self.manager = manager
+        self.submitted_by = submitted_by
         self.job = job
         self.tag_id = tag_id
         self.created = to_db_time(job["created"])
@@ -238,7 +243,7 @@ class _Store:
                     conn, uuid=job["id"], name=job["name"], job_type=job["type"], priority=job["priority"],
                     status=UNDER_CONSTRUCTION, settings=job["settings"], metadata=job["metadata"],
                     worker_tag_id=self.tag_id, shaman_checkout_id=job["shaman_checkout_id"],
-                    created_at=self.created)
+                    created_at=self.created, submitted_by=self.submitted_by)
         return self.job_id
 
 

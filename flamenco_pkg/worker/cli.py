@@ -51,6 +51,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="sign on, deliver queued task updates, sign off and exit")
     parser.add_argument("-restart-exit-code", "--restart-exit-code", metavar="N", type=int, default=0,
                         help="exit with N when the Manager asks for a restart (makes the Worker restartable)")
+    parser.add_argument("-token", "--token", metavar="TOKEN", default="",
+                        help="API token of a worker user, to register with a Manager that requires users "
+                             "(overrides registration_token)")
     parser.add_argument("-register", "--register", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("-quiet", "--quiet", action="store_true", help="log only warnings and errors")
     parser.add_argument("-debug", "--debug", action="store_true", help="log debug messages too")
@@ -125,6 +128,8 @@ class Worker:
         cfg = config_mod.load_config(Path(config_mod.CONFIG_FILE))
         if self.args.manager:
             cfg.manager_url = config_mod.parse_manager_url(self.args.manager)
+        if self.args.token:
+            cfg.registration_token = self.args.token.strip()
         if self.args.restart_exit_code:
             cfg.restart_exit_code = self.args.restart_exit_code
         if cfg.oom_score_adjust is not None and not sys.platform.startswith("linux"):

@@ -46,9 +46,11 @@ class ManagerClient:
              headers: dict[str, str] | None = None, timeout: Any = DEFAULT_TIMEOUT) -> requests.Response:
         """One worker API call; `path` is relative to /api/v3/worker/."""
         url = urljoin(self.worker_base, path)
+        # An explicit Authorization (a registration token) is not replaced by the Basic credentials.
+        auth = None if headers and "Authorization" in headers else self.auth
         try:
             return self._session().request(method, url, json=json, data=data, headers=headers,
-                                           auth=self.auth, timeout=timeout)
+                                           auth=auth, timeout=timeout)
         except requests.RequestException as exc:
             raise Unreachable(f"{method} {url}: {_short(exc)}") from exc
 

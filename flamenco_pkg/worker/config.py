@@ -36,6 +36,9 @@ class WorkerConfig:
     task_types: list[str] = field(default_factory=lambda: list(DEFAULT_TASK_TYPES))
     restart_exit_code: int = 0
     oom_score_adjust: int | None = None
+    # Ours (issue 14): an API token of a `worker` user, for a Manager with auth.enabled;
+    # sent as `Authorization: Bearer` on register-worker only.
+    registration_token: str = field(default="", repr=False)
 
 
 def load_config(path: Path = Path(CONFIG_FILE)) -> WorkerConfig:
@@ -55,7 +58,7 @@ def load_config(path: Path = Path(CONFIG_FILE)) -> WorkerConfig:
         return cfg
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
-    for key in ("worker_name", "manager_url"):
+    for key in ("worker_name", "manager_url", "registration_token"):
         if key in data and data[key] is not None:
             if not isinstance(data[key], str):
                 raise ConfigError(f"{path}: {key}: expected text, got {data[key]!r}")

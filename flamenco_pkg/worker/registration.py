@@ -67,6 +67,11 @@ def sign_on(client: ManagerClient, cfg: WorkerConfig, stop: threading.Event, ret
         return None
 
 
+def registration_headers(cfg: WorkerConfig) -> dict[str, str] | None:
+    """A worker user's token for a Manager that requires users; nothing (as upstream) without one."""
+    return {"Authorization": f"Bearer {cfg.registration_token}"} if cfg.registration_token else None
+
+
 def register(client: ManagerClient, cfg: WorkerConfig, home: Path, stop: threading.Event) -> Credentials:
     """Register with a new secret and save the credentials the Manager gives back."""
     secret = secrets.token_hex(32)
@@ -75,7 +80,7 @@ def register(client: ManagerClient, cfg: WorkerConfig, home: Path, stop: threadi
     client.auth = ("", "")
     while True:
         try:
-            resp = client.call("POST", "register-worker", json=body)
+            resp = client.call("POST", "register-worker", json=body, headers=registration_headers(cfg))
             break
         except Unreachable as exc:
             log.warning("cannot reach the Manager at %s to register, trying again in %d s: %s",

@@ -29,6 +29,7 @@ from .mqtt_broker import parse_broker
 
 __all__ = [
     "AUDIENCES",
+    "AuthConfig",
     "CONFIG_FILENAME",
     "CONFIG_VERSION",
     "DEFAULT_BLENDER_ARGS",
@@ -151,6 +152,13 @@ class MQTTConfig:
     client: MQTTClientConfig = field(default_factory=MQTTClientConfig)
 
 
+@dataclass
+class AuthConfig:
+    """Logins, roles, API tokens and the audit log (ours, issue 14); off: as upstream, no authentication."""
+
+    enabled: bool = False
+
+
 # What a webhook can be told about (ours; upstream has no webhooks).
 WEBHOOK_EVENTS = ("job-status", "worker-status")
 
@@ -228,6 +236,8 @@ class Config:
     # Ours (security): web origins besides the Manager's own address whose pages
     # may open the live-update (Socket.IO) connection, like https://farm.example.
     allowed_origins: list[str] = field(default_factory=list)
+    # Ours (issue 14): users, roles, API tokens and the audit log; see docs/auth.md.
+    auth: AuthConfig = field(default_factory=AuthConfig)
     webhooks: list[Webhook] = field(default_factory=list)
     variables: dict[str, Variable] = field(default_factory=default_variables)
 

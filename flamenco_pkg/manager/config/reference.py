@@ -67,6 +67,10 @@ DESCRIPTIONS: dict[str, str] = {
                        "Empty: nobody's.",
     "allowed_origins": "Web origins besides the Manager's own address (like `https://farm.example`) whose pages "
                        "may open the web UI's live-update connection.",
+    "auth": "Users, roles, API tokens and the audit log; see docs/auth.md.",
+    "auth.enabled": "Require a user for everything but the version, the web UI's files and its login page; "
+                    "Workers need a `worker` user's token to register. Off: anyone who can reach the Manager "
+                    "may do anything, as with upstream Flamenco.",
     "webhooks": "Receivers of signed JSON POSTs about job and Worker status changes: a list of "
                 "`{url, events, secret}` with events `job-status` and/or `worker-status`; see docs/events-out.md.",
     "variables": "Named values that job types use as `{name}`, looked up per platform of the Worker (and "

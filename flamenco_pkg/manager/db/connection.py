@@ -105,7 +105,7 @@ def _in_read_tx(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple) -> 
 class Database:
     """One writer connection with serialised transactions, and a pool of read-only ones."""
 
-    def __init__(self, path: Path | str, *, readers: int = READERS) -> None:
+    def __init__(self, path: Path | str, *, readers: int = READERS, check: bool = True) -> None:
         self.path = str(path)
         # Called with the SQLite error when a write fails for lack of space; returns the error to raise.
         self.on_full: Callable[[BaseException], BaseException] | None = None
@@ -115,6 +115,7 @@ class Database:
         self._readers_max = max(1, readers)
         self._readers_open = 0
         self._idle_readers: gevent.queue.Queue = gevent.queue.Queue()
+        self._lookup_conn: sqlite3.Connection | None = None
         try:
             self.conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=20.0
@@ -125,7 +126,8 @@ class Database:
         self.conn.execute("PRAGMA busy_timeout = 20000")
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
-        check_database(self.conn, self.path)
+        if check:  # tools run beside a running Manager (`-add-user`) leave the check to it
+            check_database(self.conn, self.path)
         self._migrate()
         self.conn.execute("PRAGMA foreign_keys = ON")
 
@@ -207,6 +209,18 @@ class Database:
             raise value
         return value
 
+    def lookup(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(conn, *args)` on a read-only connection of its own, right here on the event loop.
+
+        Only for index seeks of a few rows that must be answered per request
+        (who is this API token?): no thread hop, and WAL readers never wait
+        for the writer. Each statement sees the latest commit, also one by
+        another process (the `-add-user` command line).
+        """
+        if self._lookup_conn is None:
+            self._lookup_conn = self._open_reader()
+        return fn(self._lookup_conn, *args)
+
     def _take_reader(self) -> sqlite3.Connection:
         if self._idle_readers.empty() and self._readers_open < self._readers_max:
             self._readers_open += 1
@@ -269,6 +283,9 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
+            if self._lookup_conn is not None:
+                self._lookup_conn.close()
+                self._lookup_conn = None
             while not self._idle_readers.empty():
                 self._idle_readers.get().close()
                 self._readers_open -= 1

@@ -13,20 +13,20 @@ from .connection import utcnow
 JOB_COLUMNS = """j.id, j.created_at, j.updated_at, j.uuid, j.name, j.job_type, j.priority,
     j.status, j.activity, j.settings, j.metadata, j.delete_requested_at,
     j.storage_shaman_checkout_id, j.steps_completed, j.steps_total,
-    j.worker_tag_id, wt.uuid AS worker_tag_uuid"""
+    j.worker_tag_id, wt.uuid AS worker_tag_uuid, j.submitted_by"""
 
 JOB_FROM = "jobs j LEFT JOIN worker_tags wt ON wt.id = j.worker_tag_id"
 
 
 def insert_job(conn: sqlite3.Connection, *, uuid: str, name: str, job_type: str, priority: int,
                status: str, settings: dict, metadata: dict, worker_tag_id: int | None,
-               shaman_checkout_id: str, created_at: str) -> int:
+               shaman_checkout_id: str, created_at: str, submitted_by: str | None = None) -> int:
     cur = conn.execute(
         """INSERT INTO jobs (created_at, updated_at, uuid, name, job_type, priority, status,
-                             settings, metadata, worker_tag_id, storage_shaman_checkout_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                             settings, metadata, worker_tag_id, storage_shaman_checkout_id, submitted_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (created_at, created_at, uuid, name, job_type, priority, status,
-         json.dumps(settings), json.dumps(metadata), worker_tag_id, shaman_checkout_id),
+         json.dumps(settings), json.dumps(metadata), worker_tag_id, shaman_checkout_id, submitted_by),
     )
     return int(cur.lastrowid)
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio
+import socketio.exceptions
 
 from ..config import Config
 from ..http_peer import origin_allowed
@@ -56,8 +57,13 @@ def plain_http_for_foreign_origins(config: Callable[[], Config]) -> Callable[[An
     return hook
 
 
-def create_server(broker, config: Callable[[], Config]) -> socketio.Server:
-    """The Socket.IO server; `config()` gives the running configuration (it can change)."""
+def create_server(broker, config: Callable[[], Config],
+                  authorize: Callable[[dict, Any], bool] | None = None) -> socketio.Server:
+    """The Socket.IO server; `config()` gives the running configuration (it can change).
+
+    `authorize(environ, auth)` decides whether a connection may open (users, issue 14):
+    it sees the handshake's cookies and headers and the client's Socket.IO `auth` data.
+    """
 
     refused_logged: set[str] = set()
 
@@ -77,6 +83,8 @@ def create_server(broker, config: Callable[[], Config]) -> socketio.Server:
 
     @sio.event
     def connect(sid: str, environ: dict, auth: Any = None) -> None:
+        if authorize is not None and not authorize(environ, auth):
+            raise socketio.exceptions.ConnectionRefusedError("authentication required: log in or send a token")
         for room in ALWAYS_JOINED:
             sio.enter_room(sid, room)
 

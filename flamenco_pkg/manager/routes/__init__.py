@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import (configuration, job_control, job_files, jobs, last_rendered, meta, metrics, shaman, upnp, webapp, worker,
+from . import (auth, configuration, job_control, job_files, jobs, last_rendered, meta, metrics, shaman, upnp, webapp, worker,
                worker_mgt)
 
 ROUTE_MODULES: tuple[ModuleType, ...] = (
-    configuration, job_control, job_files, jobs, last_rendered, meta, metrics, shaman, upnp, webapp, worker, worker_mgt,
+    auth, configuration, job_control, job_files, jobs, last_rendered, meta, metrics, shaman, upnp, webapp, worker,
+    worker_mgt,
 )

@@ -32,6 +32,8 @@ class ApiRequest:
     worker: Any = None  # the authenticated worker row, for the worker tag
     # watch_hangup(callback) -> stop: calls back when the client hangs up (for held requests)
     watch_hangup: Callable[[Callable[[], None]], Callable[[], None]] = lambda _callback: lambda: None
+    user: Any = None  # auth.Principal with auth.enabled (None on public operations); auth.AUTH_OFF without
+    environ: dict[str, Any] = field(default_factory=dict)  # the WSGI environ (cookies, the scheme)
 
 
 NO_CONTENT = Reply(204)

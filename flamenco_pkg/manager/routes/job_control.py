@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import events
+from ..auth import require_job_change
 from ..job_deleter import deletion as job_deletion
 from ..state_machine import rules as states
 from ..context import Manager
@@ -23,10 +24,17 @@ def _job(conn, job_uuid: str):
     return job
 
 
+def _own_job(conn, r: ApiRequest):
+    """The job of the request's path, if its user may change it (artists: their own jobs only)."""
+    job = _job(conn, r.path["job_id"])
+    require_job_change(r.user, job["submitted_by"])
+    return job
+
+
 def set_job_status(m: Manager, r: ApiRequest) -> Reply:
     status, reason = r.body["status"], r.body.get("reason", "")
     with m.change() as (conn, changes):
-        job = _job(conn, r.path["job_id"])
+        job = _own_job(conn, r)
         if states.operator_job_status_clears_failures(status):
             job_db.clear_failures_and_blocks(conn, job["id"])
         change_job_status(conn, changes, job["id"], status, reason)
@@ -35,7 +43,7 @@ def set_job_status(m: Manager, r: ApiRequest) -> Reply:
 
 def set_job_priority(m: Manager, r: ApiRequest) -> Reply:
     with m.change() as (conn, changes):
-        job = _job(conn, r.path["job_id"])
+        job = _own_job(conn, r)
         job_db.set_priority(conn, job["id"], r.body["priority"])
         events.job_updated(changes, job_db.fetch_by_id(conn, job["id"]))
     return NO_CONTENT
@@ -44,7 +52,7 @@ def set_job_priority(m: Manager, r: ApiRequest) -> Reply:
 def set_job_tag(m: Manager, r: ApiRequest) -> Reply:
     tag_id, tag_name = r.body.get("id"), r.body.get("name")
     with m.change() as (conn, changes):
-        job = _job(conn, r.path["job_id"])
+        job = _own_job(conn, r)
         tag = None
         if tag_id:
             tag = tag_db.fetch_by_uuid(conn, tag_id)
@@ -74,7 +82,7 @@ def remove_job_blocklist(m: Manager, r: ApiRequest) -> Reply:
     if not entries:
         raise ManagerError(400, "give at least one blocklist entry to remove")
     with m.change() as (conn, _changes):
-        job = _job(conn, r.path["job_id"])
+        job = _own_job(conn, r)
         for entry in entries:
             job_db.remove_block(conn, job["id"], entry["worker_id"], entry["task_type"])
     return NO_CONTENT
@@ -82,7 +90,7 @@ def remove_job_blocklist(m: Manager, r: ApiRequest) -> Reply:
 
 def delete_job(m: Manager, r: ApiRequest) -> Reply:
     with m.db.tx() as conn:
-        job = _job(conn, r.path["job_id"])
+        job = _own_job(conn, r)
     job_deletion.request_deletion(m, [job["id"]])
     return NO_CONTENT
 
@@ -110,6 +118,7 @@ def set_task_status(m: Manager, r: ApiRequest) -> Reply:
         task = task_db.fetch_by_uuid(conn, r.path["task_id"])
         if task is None:
             raise ManagerError(404, f"task {r.path['task_id']} does not exist")
+        require_job_change(r.user, job_db.fetch_by_id(conn, task["job_id"])["submitted_by"])
         if states.operator_task_status_clears_failures(status):
             task_db.clear_failures(conn, task["id"])
         if reason:

@@ -25,7 +25,8 @@ def get_job_type(m: Manager, r: ApiRequest) -> dict[str, Any]:
 
 
 def submit_job(m: Manager, r: ApiRequest) -> dict[str, Any]:
-    return submission.submit(m, r.body)
+    user = r.user
+    return submission.submit(m, r.body, submitted_by=user.username if user is not None and user.is_user else None)
 
 
 def submit_job_check(m: Manager, r: ApiRequest) -> Reply:
