@@ -1,16 +1,11 @@
 // Which role may do what, as the web UI offers it. The Manager decides (it
 // answers 403 and the UI shows its message); this only greys out what would
-// certainly be refused. Mirrors the Manager's rights table (docs/auth.md).
-export const ROLES = ['viewer', 'artist', 'manager', 'admin', 'worker']
+// certainly be refused. The table is roles.json, a copy of the Manager's
+// (flamenco_pkg/manager/auth/permissions.py, docs/auth.md).
+import rules from './roles.json'
 
-const RIGHTS = {
-  viewer: [],
-  artist: ['job:submit', 'job:change-own'],
-  manager: ['job:submit', 'job:change-own', 'job:change-any', 'workers:manage', 'tags:manage', 'audit:read'],
-  admin: ['job:submit', 'job:change-own', 'job:change-any', 'workers:manage', 'tags:manage', 'audit:read',
-    'config:manage', 'users:manage'],
-  worker: [],
-}
+export const ROLES = Object.keys(rules.roles)
+const RIGHTS = rules.roles
 
 /** Whether `role` has `right` ('job:submit', 'workers:manage', ...). Unknown roles have none. */
 export function hasRight(role, right) {
