@@ -6,7 +6,7 @@ import { createPinia } from 'pinia'
 import { ApiError, del, get, post, requestHeaders, setCsrfToken } from '../src/api.js'
 import { hasRight, mayChangeJob, mayReadJobHistory, whyNotChangeJob } from '../src/rules/roles.js'
 import { auditAction, describeAuditEntry } from '../src/auth/audit.js'
-import { checkSession, currentUser, login, loginErrorMessage, logout, onSessionEnd, session } from '../src/auth/session.js'
+import { checkSession, currentUser, login, loginErrorMessage, logout, onSessionEnd, session, verifySession } from '../src/auth/session.js'
 import JobActions from '../src/components/JobActions.vue'
 import TaskActions from '../src/components/TaskActions.vue'
 import LoginView from '../src/views/LoginView.vue'
@@ -145,6 +145,16 @@ describe('the API wrapper with a session', () => {
     expect(calls[0].headers['X-CSRF-Token']).toBe('c2')
     expect([session.state, session.expired]).toEqual(['login', false])
     expect(requestHeaders('POST', false)).toEqual({})
+  })
+
+  it('asks for a login again when the Manager no longer knows the session', async () => {
+    await signIn({ auth_enabled: true, username: 'ada', role: 'artist', csrf_token: 'c4' })
+    stubManager({ 'GET /auth/me': [200, { auth_enabled: true, username: 'ada', role: 'artist', csrf_token: 'c4' }] })
+    await verifySession()
+    expect(session.state).toBe('ready')
+    stubManager({ 'GET /auth/me': [401, { code: 401, message: 'not logged in' }] })
+    await verifySession()
+    expect([session.state, session.expired]).toEqual(['login', true])
   })
 
   it('says why a login failed', () => {

@@ -79,6 +79,15 @@ export async function checkSession() {
   }
 }
 
+/** Ask again whether the session still stands (the live connection was refused); if not, log in again. */
+export async function verifySession() {
+  try {
+    await get('/auth/me')
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) end(true)
+  }
+}
+
 /** The message for a failed login, by the Manager's status. */
 export function loginErrorMessage(err) {
   if (!(err instanceof ApiError)) return String(err)
