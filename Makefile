@@ -47,6 +47,7 @@ flamenco-manager.pyz flamenco-worker.pyz: $(STAMP) $(WEBAPP_DIST) $(ADDON_ZIP) b
 # Generated documentation: the configuration reference from the settings tree.
 docs: $(STAMP)
 	$(PY) -m flamenco_pkg.manager.config.reference docs/configuration.md
+	$(PY) -m flamenco_pkg.manager.auth.reference docs/auth.md
 
 test: $(STAMP) zipapps
 	$(PY) -m pytest -q tests

@@ -260,10 +260,14 @@ def assert_matches_own(method: str, path: str, status: int, body: Any) -> None:
     own_checker().check(method, path, status, body)
 
 
+# Paths of the operations this Manager adds (issue 14, the `auth` tag): upstream has nothing to compare with.
+OUR_PATH_PREFIXES = ("/api/v3/auth/", "/api/v3/audit")
+
+
 def assert_matches_specs(method: str, path: str, status: int, body: Any) -> None:
     """Assert a response fits our spec, and upstream's too when it is beside this repository."""
     own_checker().check(method, path, status, body)
-    if upstream_available():
+    if upstream_available() and not path.startswith(OUR_PATH_PREFIXES):
         upstream_checker().check(method, path, status, body)
 
 

@@ -120,6 +120,7 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
         return _render(result)
 
     endpoint.__name__ = op.operation_id
+    endpoint.checks_user = True  # type: ignore[attr-defined]  # _UserCheck leaves it alone
     return endpoint
 
 
@@ -206,18 +207,23 @@ def _no_traceback(callback: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class _UserCheck:
-    """Bottle plugin: routes outside the API that need a user (`OTHER_ROUTES` of auth/permissions.py)."""
+    """Bottle plugin: the user check for routes that are not `_endpoint`s: API operations a module
+    mounts itself (Shaman uploads stream their body), and `OTHER_ROUTES` of auth/permissions.py."""
 
     name = "flamenco-user-check"
     api = 2
 
     def __init__(self, manager: Manager) -> None:
         self.manager = manager
+        self.operations = {(op.method, op.bottle_path): op.operation_id for op in api_spec.route_table()}
 
     def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
-        permission = rule_for_path(route.rule)
-        if permission is Permission.PUBLIC or route.rule.startswith("/api/v3/"):
-            return callback  # API operations check in their endpoint
+        if getattr(callback, "checks_user", False):
+            return callback
+        op = self.operations.get((route.method, route.rule))
+        permission = OPERATIONS[op].permission if op in OPERATIONS else rule_for_path(route.rule)
+        if permission is Permission.PUBLIC or permission is Permission.WORKER_SECRET:
+            return callback  # Worker operations are mounted as endpoints; 405 routes are for anyone
         manager = self.manager
 
         def checked(*args: Any, **kwargs: Any) -> Any:

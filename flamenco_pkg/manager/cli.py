@@ -67,9 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Flamenco Manager {__version__}")
         return 0
 
-    from gevent import monkey
+    user_command = bool(args.add_user or args.new_token or args.revoke_token or args.delete_user or args.list_users)
+    if not user_command:  # a user command only writes the database: spare it patch_all's second
+        from gevent import monkey
 
-    monkey.patch_all()
+        monkey.patch_all()
     setup_logging(quiet=args.quiet, debug=args.debug or args.trace)
 
     from .config import ConfigError, load_config, write_config
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         write_config(config, config_path)
         print(f"wrote {config_path.resolve()}")
         return 0
-    if args.add_user or args.new_token or args.revoke_token or args.delete_user or args.list_users:
+    if user_command:
         from .auth import commands
 
         return commands.run(args, config)

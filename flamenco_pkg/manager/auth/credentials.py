@@ -8,6 +8,7 @@ so they get bcrypt.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -22,7 +23,12 @@ MIN_PASSWORD = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores the rest
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 
-_DUMMY_HASH = bcrypt.hashpw(b"no such user", bcrypt.gensalt(PASSWORD_ROUNDS))
+
+
+@functools.cache
+def _dummy_hash() -> bytes:
+    """Checked against for an unknown user, so that costs as much as a wrong password (made once, lazily)."""
+    return bcrypt.hashpw(b"no such user", bcrypt.gensalt(PASSWORD_ROUNDS))
 
 
 def digest(value: str) -> str:
@@ -57,7 +63,7 @@ def check_password(password: str, stored: str | None) -> bool:
     data = password.encode("utf-8")
     if len(data) > MAX_PASSWORD_BYTES:
         return False
-    ok = bcrypt.checkpw(data, stored.encode("ascii") if stored else _DUMMY_HASH)
+    ok = bcrypt.checkpw(data, stored.encode("ascii") if stored else _dummy_hash())
     return ok and stored is not None
 
 

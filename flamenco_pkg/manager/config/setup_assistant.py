@@ -111,6 +111,7 @@ def config_from_request(body: dict[str, Any], current: Config, source: str = "co
     A path setting given a new value may not climb with `..` (judged on the
     text as sent: the reader would otherwise resolve it away); an unchanged
     value is not judged again, so saving back what GET gave always works.
+    A document without `auth` keeps the running `auth` settings.
     """
     shown = config_mod.config_to_dict(current)
     for key in PATH_KEYS:
@@ -120,7 +121,10 @@ def config_from_request(body: dict[str, Any], current: Config, source: str = "co
                 refuse_dot_segments(value)
             except PathRefused as exc:
                 raise ConfigError(source, key, str(exc)) from None
-    return config_mod.config_from_dict(body, source=source, previous=current)
+    new = config_mod.config_from_dict(body, source=source, previous=current)
+    if "auth" not in body:  # an editor that does not know the switch may not turn users off by leaving it out
+        new.auth = copy.deepcopy(current.auth)
+    return new
 
 
 def blender_command(choice: dict[str, Any]) -> str | None:
