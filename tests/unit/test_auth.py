@@ -16,6 +16,8 @@ from flamenco_pkg.manager.auth.permissions import (OPERATIONS, Permission, Role,
 from flamenco_pkg.manager.auth.ratelimit import LoginLimiter
 from flamenco_pkg.manager.auth.reference import table_in, with_table
 from flamenco_pkg.manager.config import Config
+from flamenco_pkg.manager.db import users as user_db
+from flamenco_pkg.manager.db.connection import Database
 from flamenco_pkg.manager.http_peer import request_is_https
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "auth.md"
@@ -160,7 +162,13 @@ def test_command_line_refusals_and_listing(tmp_path: Path) -> None:
     name, role, token_ids = out.getvalue().strip().split("\t")
     assert (name, role) == ("ada", "artist") and len(token_ids) == 16
     assert run(revoke_token=token_ids) == 0
+    assert run(new_token="ada") == 0
     assert run(delete_user="ada") == 0 and run(delete_user="ada") == 1
+    db = Database(Path(config.database))
+    try:  # the user's tokens and sessions went with it
+        assert db.lookup(user_db.list_tokens) == [] and db.lookup(user_db.list_users) == []
+    finally:
+        db.close()
 
 
 def test_a_settings_document_without_auth_keeps_it_on() -> None:

@@ -79,3 +79,15 @@ def test_credentials_round_trip_private_file(tmp_path):
     creds = load_credentials(tmp_path)
     assert creds == Credentials("0f6e8e07-4e7c-44c2-8916-9a706838348e", "s3cr3t")
     assert "s3cr3t" not in repr(creds)
+
+
+def test_registration_token_is_read_and_sent_on_register_only(tmp_path):
+    from flamenco_pkg.worker.registration import registration_headers
+
+    path = tmp_path / "flamenco-worker.yaml"
+    path.write_text("registration_token: ' flm_abc '\n")
+    cfg = load_config(path)
+    assert cfg.registration_token == "flm_abc"
+    assert "flm_abc" not in repr(cfg)  # not in logs of the config
+    assert registration_headers(cfg) == {"Authorization": "Bearer flm_abc"}
+    assert registration_headers(WorkerConfig()) is None  # as upstream: nothing

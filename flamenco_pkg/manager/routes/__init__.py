@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import (auth, configuration, job_control, job_files, jobs, last_rendered, meta, metrics, shaman, upnp, webapp, worker,
-               worker_mgt)
+from . import (auth, configuration, job_control, job_files, jobs, last_rendered, meta, metrics, shaman, upnp, webapp,
+               worker, worker_mgt)
 
 ROUTE_MODULES: tuple[ModuleType, ...] = (
     auth, configuration, job_control, job_files, jobs, last_rendered, meta, metrics, shaman, upnp, webapp, worker,
