@@ -51,17 +51,36 @@ def client_platform() -> str:
     return platform.system().lower()
 
 
+def auth_headers(token: str) -> dict[str, str]:
+    """The API token as a bearer credential; nothing at all without one (a Manager with auth off)."""
+    token = token.strip()
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def auth_problem(status: int, server_message: str, has_token: bool) -> str:
+    """What an artist should read for a 401/403: what went wrong and where to fix it."""
+    if status == 401 and not has_token:
+        return ("The Manager requires a login: create an API token for yourself (web interface or "
+                "`flamenco-manager.pyz -new-token NAME`) and enter it as Manager Token in the Flamenco "
+                f"add-on preferences ({server_message})")
+    if status == 401:
+        return ("The Manager refused the API token in the Flamenco add-on preferences; it may have been "
+                f"revoked, or belong to another Manager ({server_message})")
+    return f"Not allowed by the Manager: {server_message}"
+
+
 class ManagerClient:
-    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT_S, token: str = "") -> None:
         self.url = normalise_url(url)
         self.timeout = timeout
+        self.token = token.strip()
 
     # ------------------------------------------------------------ plumbing
 
     def request(self, method: str, path: str, *, body: Any = None, data: BinaryIO | bytes | None = None,
                 headers: dict[str, str] | None = None, timeout: float | None = None) -> tuple[int, bytes]:
         """One HTTP request; returns (status, body) for 2xx, raises ManagerError otherwise."""
-        all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **auth_headers(self.token)}
         if body is not None:
             data = json.dumps(body).encode("utf-8")
             all_headers["Content-Type"] = "application/json"
@@ -71,7 +90,10 @@ class ManagerClient:
             with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
                 return resp.status, resp.read()
         except urllib.error.HTTPError as exc:
-            raise ManagerError(self._message(exc), exc.code) from None
+            message = self._message(exc)
+            if exc.code in (401, 403):
+                message = auth_problem(exc.code, message, bool(self.token))
+            raise ManagerError(message, exc.code) from None
         except (urllib.error.URLError, socket.timeout, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
             raise Unreachable(f"Manager cannot be reached at {self.url}: {reason}") from None

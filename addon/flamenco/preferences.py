@@ -1,4 +1,4 @@
-"""Add-on preferences: where the Manager is, and how to find a file's project root."""
+"""Add-on preferences: where the Manager is, who we are to it, and how to find a file's project root."""
 
 from __future__ import annotations
 
@@ -7,17 +7,27 @@ import bpy
 from . import project, state
 
 
-def _on_manager_url_change(_prefs, context) -> None:
-    """A new URL means another Manager: drop what we knew and ask the new one at once."""
+def _refresh_quietly() -> None:
+    """Ask the Manager again at once; a problem is shown in the preferences and the edit stays."""
     from . import submission
     from .manager_api import ManagerError
 
-    state.forget()
     state.last_error = ""
     try:
         submission.refresh()
-    except ManagerError as exc:  # shown in the preferences; the edit stays
+    except ManagerError as exc:
         print(f"Flamenco: {exc.message}")
+
+
+def _on_manager_url_change(_prefs, context) -> None:
+    """A new URL means another Manager: drop what we knew about the old one."""
+    state.forget()
+    _refresh_quietly()
+
+
+def _on_token_change(_prefs, context) -> None:
+    """Same Manager, other credentials: the panel shows at once whether the token works."""
+    _refresh_quietly()
 
 
 class FlamencoPreferences(bpy.types.AddonPreferences):
@@ -26,6 +36,9 @@ class FlamencoPreferences(bpy.types.AddonPreferences):
     manager_url: bpy.props.StringProperty(
         name="Manager URL", default="http://localhost:8080/", update=_on_manager_url_change,
         description="Address of the Flamenco Manager, like http://flamenco-manager:8080/")
+    manager_token: bpy.props.StringProperty(
+        name="Manager Token", default="", subtype="PASSWORD", update=_on_token_change,
+        description="Your API token, for a Manager that requires a login; leave empty when it does not")
     project_finder: bpy.props.EnumProperty(
         name="Project Finder", default="BLENDER_PROJECT",
         items=[(key, label, f"The project root is {desc}") for key, (_m, label, desc) in project.FINDERS.items()],
@@ -37,6 +50,7 @@ class FlamencoPreferences(bpy.types.AddonPreferences):
         row = layout.row(align=True)
         row.prop(self, "manager_url")
         row.operator("flamenco.ping_manager", text="", icon="FILE_REFRESH")
+        layout.prop(self, "manager_token")
         box = layout.box()
         info = state.info
         if state.last_error:

@@ -46,7 +46,8 @@ def preferences():
 
 
 def client() -> ManagerClient:
-    return ManagerClient(preferences().manager_url)
+    prefs = preferences()
+    return ManagerClient(prefs.manager_url, token=prefs.manager_token)
 
 
 def cache_path() -> Path:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import E2EManager, WorkerProcess, wait_for_job
-from tests.integration.farm import ManagerProcess
+from tests.e2e.harness import E2EManager, WorkerProcess, program, wait_for_job
+from tests.integration.farm import REPO, ManagerProcess
 from tests.integration.shaman_client import ensure_addon_built
 
 MAKE_PROJECT = r'''
@@ -86,6 +86,7 @@ try:
     bpy.ops.preferences.addon_install(filepath=args["zip"])
     bpy.ops.preferences.addon_enable(module="flamenco")
     prefs = bpy.context.preferences.addons["flamenco"].preferences
+    prefs.manager_token = args.get("token", "")
     prefs.manager_url = args["url"]
     out["ping"] = sorted(bpy.ops.flamenco.ping_manager())
     scene = bpy.context.scene
@@ -104,7 +105,9 @@ try:
     # writes one memory address differently from later saves, so without it the first
     # submission's .blend would differ from the second's.)
     bpy.ops.wm.save_mainfile()
-    for paused in args["submit_paused"]:
+    for i, paused in enumerate(args["submit_paused"]):
+        if "submit_tokens" in args:
+            prefs.manager_token = args["submit_tokens"][i]
         scene.flamenco_job_submit_as_paused = paused
         try:
             result = sorted(bpy.ops.flamenco.submit_job())
@@ -153,11 +156,15 @@ def project(tmp_path_factory) -> Path:
 
 
 def submit(manager: ManagerProcess, project: Path, addon_zip: Path, workdir: Path, *, paused: list[bool],
-           job_name: str = "e2e shot", worker_tag: str = "", depends_on: str = "") -> dict:
+           job_name: str = "e2e shot", worker_tag: str = "", depends_on: str = "", token: str = "",
+           submit_tokens: list[str] | None = None) -> dict:
+    """Submit from Blender; `token` is set in the add-on preferences, `submit_tokens` per submission."""
     out = workdir / "result.json"
     args = {"zip": str(addon_zip), "url": manager.url, "job_name": job_name, "submit_paused": paused,
             "render_root": str(workdir / "render"), "out": str(out), "worker_tag": worker_tag,
-            "depends_on": depends_on}
+            "depends_on": depends_on, "token": token}
+    if submit_tokens is not None:
+        args["submit_tokens"] = submit_tokens
     result = run_blender(workdir, SUBMIT, args, blend=project / "shots" / "scene.blend")
     assert out.exists() and result.returncode == 0, \
         f"Blender failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
@@ -270,6 +277,38 @@ def test_worker_renders_the_submitted_job(shaman_farm, need_blender):
     assert output.parent.parent == base / "blender" / "render"  # {root}/{job name}/{timestamp}/
     assert sorted(f.name for f in output.glob("*.png")) == ["000002.png", "000003.png", "000004.png"]
     assert list(output.glob("*.mp4")), "the preview video is missing"
+
+
+def manager_cli(manager: ManagerProcess, *args: str, stdin: str = "") -> str:
+    """The Manager's own command line (the zipapp when fresh), in its folder."""
+    result = subprocess.run([*program("manager"), *args], cwd=manager.workdir, input=stdin, capture_output=True,
+                            text=True, timeout=60, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_submission_with_a_token_when_auth_is_on(tmp_path, project, addon_zip):
+    """Without a token the add-on says what to do; with an artist's token the job is that artist's."""
+    manager = E2EManager(tmp_path / "manager", extra_config="auth:\n  enabled: true\n").start()
+    try:
+        manager_cli(manager, "-add-user", "ada", "-role", "artist", stdin="ada-secret-1\n")
+        token = manager_cli(manager, "-new-token", "ada").strip().splitlines()[-1]
+        data = submit(manager, project, addon_zip, tmp_path / "blender", paused=[True, True], job_name="token job",
+                      token=token, submit_tokens=["", token])
+        assert data["ping"] == ["FINISHED"], data["log"][-3000:]
+        refused, accepted = data["submissions"]
+        assert refused["result"][0].startswith("ERROR: "), refused
+        assert "requires a login" in refused["result"][0] and "Manager Token" in refused["result"][0], refused
+        assert not refused["job_id"]
+        assert accepted["result"] == ["FINISHED"], data["log"][-3000:]
+        api = manager.api()
+        anonymous = api.get(f"/api/v3/jobs/{accepted['job_id']}", check=False)
+        assert anonymous.status_code == 401
+        job = api.get(f"/api/v3/jobs/{accepted['job_id']}", headers={"Authorization": f"Bearer {token}"}).json()
+        assert job["submitted_by"] == "ada" and job["status"] == "paused"
+        assert job["storage"]["shaman_checkout_id"]  # the files went through Shaman with the token too
+    finally:
+        manager.stop()
 
 
 PROBLEMS = r'''

@@ -54,3 +54,16 @@ def test_vitest_component_tests_pass():
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert " passed" in output and " failed" not in output, output
+
+
+def test_role_rights_match_the_manager():
+    """webapp/src/rules/roles.json: each role's rights are what the Manager's permission table allows."""
+    from flamenco_pkg.manager.auth.permissions import OPERATIONS, Role, allows
+
+    roles = json.loads((WEBAPP / "src" / "rules" / "roles.json").read_text(encoding="utf-8"))
+    assert sorted(roles["roles"]) == sorted(r.value for r in Role)
+    for role, rights in roles["roles"].items():
+        assert set(rights) <= set(roles["rights"]), role
+        for right, operation in roles["rights"].items():
+            permission = OPERATIONS[operation].permission
+            assert (right in rights) == allows(role, permission), (role, right, operation, permission)

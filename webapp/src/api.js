@@ -1,9 +1,34 @@
 // Thin fetch wrapper around the Manager's /api/v3. Errors become ApiError with
-// the Manager's message, so views can show it instead of a JSON dump.
+// the Manager's message, so views can show it instead of a JSON dump. With
+// auth on, writes carry the session's CSRF token, and a 401 tells the
+// session module that the login is gone.
 import { ref } from 'vue'
 
 /** Number of API calls in flight; the header shows a spinner while > 0. */
 export const inFlight = ref(0)
+
+let csrfToken = ''
+const SESSION_PATHS = new Set(['/auth/login', '/auth/me']) // their 401 is an answer, not a lost session
+const unauthorizedHooks = new Set()
+
+/** The token the Manager gave at login; sent as X-CSRF-Token on every non-GET request. */
+export function setCsrfToken(token) {
+  csrfToken = token || ''
+}
+
+/** Call `fn()` when an API call (other than login and /auth/me) answers 401. */
+export function onUnauthorized(fn) {
+  unauthorizedHooks.add(fn)
+  return () => unauthorizedHooks.delete(fn)
+}
+
+/** The headers of a request: JSON body type, and the CSRF token for writes. */
+export function requestHeaders(method, hasBody) {
+  const headers = {}
+  if (hasBody) headers['Content-Type'] = 'application/json'
+  if (csrfToken && method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrfToken
+  return headers
+}
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -40,11 +65,8 @@ function prefetched(method, path) {
  * or null for 204. Rejects with ApiError for any non-2xx answer.
  */
 export async function call(method, path, body) {
-  const init = { method, headers: {} }
-  if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json'
-    init.body = JSON.stringify(body)
-  }
+  const init = { method, headers: requestHeaders(method, body !== undefined) }
+  if (body !== undefined) init.body = JSON.stringify(body)
   inFlight.value++
   try {
     let resp
@@ -53,6 +75,7 @@ export async function call(method, path, body) {
     } catch (err) {
       throw new ApiError(0, `the Manager cannot be reached (${err.message})`)
     }
+    if (resp.status === 401 && !SESSION_PATHS.has(path)) for (const fn of unauthorizedHooks) fn()
     if (!resp.ok) throw await errorFrom(resp)
     if (resp.status === 204) return null
     const type = resp.headers.get('Content-Type') || ''

@@ -8,6 +8,7 @@ export const routes = [
   { path: '/tags', name: 'tags', component: () => import('./views/TagsView.vue') },
   { path: '/last-rendered', name: 'last-rendered', component: () => import('./views/LastRenderedView.vue') },
   { path: '/settings', name: 'settings', component: () => import('./views/SettingsView.vue') },
+  { path: '/users', name: 'users', component: () => import('./views/UsersView.vue') },
   { path: '/setup', name: 'setup', component: () => import('./views/SetupAssistant.vue') },
   { path: '/:rest(.*)*', redirect: { name: 'jobs' } },
 ]

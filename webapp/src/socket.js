@@ -13,6 +13,7 @@ let socket = null
 const wanted = new Map() // "type:uuid" -> {type, uuid, count}
 const handlers = new Map() // event name -> Set of callbacks
 const reconnectHooks = new Set()
+const refusedHooks = new Set()
 const LOAD_WITHOUT_SOCKET_MS = 1500
 
 function emitSubscription(op, type, uuid) {
@@ -60,6 +61,10 @@ function connect(io) {
     connected.value = false
     for (const entry of wanted.values()) entry.acked = false
   })
+  socket.on('connect_error', () => {
+    // Refused by the Manager (with auth on: no valid session): socket.io does not retry that.
+    if (socket && !socket.active) for (const hook of refusedHooks) hook()
+  })
   socket.onAny((event, payload) => {
     const set = handlers.get(event)
     if (set) for (const fn of set) fn(payload)
@@ -67,11 +72,32 @@ function connect(io) {
   return socket
 }
 
+/**
+ * Close the connection (at logout, or when the session is gone): the
+ * Manager would refuse it anyway. Subscriptions stay wanted and are sent
+ * again by the next `startSocket()`.
+ */
+export function stopSocket() {
+  if (!socket) return
+  const old = socket
+  socket = null
+  old.disconnect()
+  connected.value = false
+  everConnected.value = false
+  for (const entry of wanted.values()) entry.acked = false
+}
+
 /** Call `fn(payload)` for each `event` ("/jobs", "/task", ...). Returns an unsubscribe function. */
 export function onEvent(event, fn) {
   if (!handlers.has(event)) handlers.set(event, new Set())
   handlers.get(event).add(fn)
   return () => handlers.get(event).delete(fn)
+}
+
+/** Run `fn` when the Manager refuses the connection (it is not retried). */
+export function onRefused(fn) {
+  refusedHooks.add(fn)
+  return () => refusedHooks.delete(fn)
 }
 
 /** Run `fn` after every reconnect (not on the first connect). */
