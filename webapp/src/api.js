@@ -52,12 +52,14 @@ async function errorFrom(resp) {
  * The answer index.html asked for before the app loaded, if it is for this
  * GET; each is used once, so later calls ask the Manager again.
  */
-function prefetched(method, path) {
+function prefetched(method, path, init) {
   const store = typeof window !== 'undefined' ? window.__flamencoPrefetch : null
   if (method !== 'GET' || !store || !(path in store)) return null
   const response = store[path]
   delete store[path]
-  return response
+  // A refused or failed early answer (e.g. asked before logging in) is asked for again.
+  const again = () => fetch(`/api/v3${path}`, init)
+  return response.then((resp) => (resp.ok ? resp : again()), again)
 }
 
 /**
@@ -71,7 +73,7 @@ export async function call(method, path, body) {
   try {
     let resp
     try {
-      resp = await (prefetched(method, path) || fetch(`/api/v3${path}`, init))
+      resp = await (prefetched(method, path, init) || fetch(`/api/v3${path}`, init))
     } catch (err) {
       throw new ApiError(0, `the Manager cannot be reached (${err.message})`)
     }

@@ -51,4 +51,19 @@ describe('the early jobs request of index.html', () => {
     expect(await get(path)).toEqual({ jobs: [{ id: 'live' }] })
     expect(calls).toEqual([`/api/v3${path}`])
   })
+
+  it('is asked for again when the early answer was refused (not logged in yet)', async () => {
+    delete window.__flamencoPrefetch
+    const early = (url) => Promise.resolve(new Response('{"code": 401, "message": "log in"}',
+      { status: 401, headers: { 'Content-Type': 'application/json' } }))
+    new Function('location', 'fetch', script)({ pathname: '/app/jobs' }, early)
+    const path = Object.keys(window.__flamencoPrefetch)[0]
+    const calls = []
+    vi.stubGlobal('fetch', async (url) => {
+      calls.push(url)
+      return new Response('{"jobs": [{"id": "after-login"}]}', { headers: { 'Content-Type': 'application/json' } })
+    })
+    expect(await get(path)).toEqual({ jobs: [{ id: 'after-login' }] })
+    expect(calls).toEqual([`/api/v3${path}`])
+  })
 })
