@@ -44,7 +44,8 @@ def test_flags_the_guide_uses_exist():
     for program, parse in (("flamenco-manager.pyz", manager_args), ("flamenco-worker.pyz", worker_args)):
         for flag, value in re.findall(rf"{re.escape(program)}\s+(-[a-z-]+)(?: (\S+))?", text):
             argv = [flag] + ([value] if value and not value.startswith(("-", "#", "`")) and flag in
-                             ("-manager", "-config", "-scripts", "-restart-exit-code", "-devices") else [])
+                             ("-manager", "-config", "-scripts", "-restart-exit-code", "-devices",
+                                 "-token", "-add-user", "-role", "-new-token", "-revoke-token", "-delete-user") else [])
             if flag == "-help":
                 continue  # prints and exits
             parse([a.strip("`") for a in argv])

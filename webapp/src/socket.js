@@ -33,12 +33,22 @@ function emitSubscription(op, type, uuid) {
 
 let starting = null
 
+let wantSocket = false
+
 /**
- * Connect (once). socket.io-client is loaded apart from the app, so the
- * first page is drawn without waiting for it to be parsed.
+ * Connect, unless connected already; again after `stopSocket()` (a new login).
+ * socket.io-client is loaded apart from the app, so the first page is drawn
+ * without waiting for it to be parsed.
  */
 export function startSocket() {
-  if (!starting) starting = import('socket.io-client').then(({ io }) => connect(io))
+  wantSocket = true
+  if (socket) return Promise.resolve(socket)
+  if (!starting) {
+    starting = import('socket.io-client').then(({ io }) => {
+      starting = null
+      return socket || !wantSocket ? socket : connect(io)
+    })
+  }
   return starting
 }
 
@@ -78,6 +88,7 @@ function connect(io) {
  * again by the next `startSocket()`.
  */
 export function stopSocket() {
+  wantSocket = false
   if (!socket) return
   const old = socket
   socket = null
