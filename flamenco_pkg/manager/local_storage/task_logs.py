@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from datetime import datetime
@@ -41,6 +42,18 @@ def _append_whole(path: Path, data: bytes) -> None:
         except OSError:
             fh.truncate(start)
             raise
+
+
+_stamp_cache: tuple[int, str] = (-1, "")
+
+
+def _stamp_now() -> str:
+    """Now as an RFC 3339 local time to the second; formatted once per second (every log line needs it)."""
+    global _stamp_cache
+    second = int(time.time())
+    if _stamp_cache[0] != second:
+        _stamp_cache = (second, datetime.fromtimestamp(second).astimezone().isoformat(timespec="seconds"))
+    return _stamp_cache[1]
 
 
 class TaskLogs:
@@ -110,8 +123,7 @@ class TaskLogs:
 
     @staticmethod
     def timestamped(text: str) -> str:
-        stamp = datetime.now().astimezone().isoformat(timespec="seconds")
-        return f"{stamp} {text}"
+        return f"{_stamp_now()} {text}"
 
     def size(self, job_uuid: str, task_uuid: str) -> int:
         try:
