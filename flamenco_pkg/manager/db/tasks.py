@@ -122,6 +122,25 @@ def release_interrupted(conn: sqlite3.Connection) -> int:
              AND status IN ('queued', 'soft-failed') AND job_schedulable = 0""").rowcount
 
 
+def unschedule_some_of_job(conn: sqlite3.Connection, job_id: int, after_id: int, limit: int) -> tuple[int, int]:
+    """Mark the next `limit` of a job's tasks (by id, after `after_id`) not runnable.
+
+    Returns (tasks looked at, the last id looked at). Before a job is marked
+    for deletion, so that marking it (migration 0009's trigger) finds its
+    tasks not runnable already and rewrites none: a job's tasks have
+    consecutive ids, so each batch is a short range of the table.
+    """
+    ids = [r[0] for r in conn.execute(
+        "SELECT id FROM tasks WHERE id > ? AND job_id = ? ORDER BY id LIMIT ?", (after_id, job_id, limit))]
+    if not ids:
+        return 0, after_id
+    conn.execute(
+        """UPDATE tasks SET job_schedulable = 0
+           WHERE id BETWEEN ? AND ? AND job_id = ? AND status IN ('queued', 'soft-failed') AND job_schedulable = 1""",
+        (ids[0], ids[-1], job_id))
+    return len(ids), ids[-1]
+
+
 def delete_some_of_job(conn: sqlite3.Connection, job_id: int, limit: int) -> int:
     """Delete up to `limit` of a job's tasks, newest first; returns how many.
 
@@ -142,6 +161,7 @@ def rebuild_derived(conn: sqlite3.Connection) -> None:
     scheduler's copies of job fields, pending-dependency counts and the
     per-job task counts that migration 0002's triggers keep afterwards.
     """
+    conn.execute("DELETE FROM dependency_releases")  # the counts below are whole already
     conn.execute(
         """UPDATE tasks SET
                job_priority = (SELECT j.priority FROM jobs j WHERE j.id = tasks.job_id),

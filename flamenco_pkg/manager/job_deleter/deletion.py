@@ -33,12 +33,29 @@ log = logging.getLogger("flamenco.jobdeleter")
 
 
 def request_deletion(manager: Manager, job_ids: list[int]) -> None:
-    """Mark jobs for deletion, tell the clients, and queue them for the deleter."""
+    """Mark jobs for deletion, tell the clients, and queue them for the deleter.
+
+    Their tasks are first made not runnable in short batches: marking a
+    queued 100k-task job in one go rewrote every task row in one transaction.
+    A task requeued meanwhile is caught by the marking itself (migration 0009).
+    """
+    for job_id in job_ids:
+        _unschedule_tasks(manager, job_id)
     with manager.change() as (conn, changes):
         for job_id in job_ids:
             job_db.request_deletion(conn, job_id)
             events.job_updated(changes, job_db.fetch_by_id(conn, job_id))
     queue_for_deletion(manager, job_ids)
+
+
+def _unschedule_tasks(manager: Manager, job_id: int) -> None:
+    after = [0]
+
+    def step(conn, limit: int) -> int:
+        looked_at, after[0] = task_db.unschedule_some_of_job(conn, job_id, after[0], limit)
+        return looked_at
+
+    in_batches(manager.db, step)
 
 
 def queue_for_deletion(manager: Manager, job_ids: list[int]) -> None:
