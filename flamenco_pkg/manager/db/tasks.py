@@ -228,8 +228,14 @@ def assign(conn: sqlite3.Connection, task_id: int, worker_id: int) -> None:
                  (worker_id, now, now, task_id))
 
 
-def touch(conn: sqlite3.Connection, task_id: int) -> None:
-    conn.execute("UPDATE tasks SET last_touched_at = ? WHERE id = ?", (utcnow(), task_id))
+def touch(conn: sqlite3.Connection, task_id: int, activity: str | None = None) -> None:
+    """The Worker still works on the task; with `activity`, also what it is doing (one UPDATE for both)."""
+    now = utcnow()
+    if activity is None:
+        conn.execute("UPDATE tasks SET last_touched_at = ? WHERE id = ?", (now, task_id))
+    else:
+        conn.execute("UPDATE tasks SET activity = ?, updated_at = ?, last_touched_at = ? WHERE id = ?",
+                     (activity[:255], now, now, task_id))
 
 
 def add_failure(conn: sqlite3.Connection, task_id: int, worker_id: int) -> None:
