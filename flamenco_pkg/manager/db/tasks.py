@@ -122,22 +122,24 @@ def release_interrupted(conn: sqlite3.Connection) -> int:
              AND status IN ('queued', 'soft-failed') AND job_schedulable = 0""").rowcount
 
 
-def unschedule_some_of_job(conn: sqlite3.Connection, job_id: int, after_id: int, limit: int) -> tuple[int, int]:
-    """Mark the next `limit` of a job's tasks (by id, after `after_id`) not runnable.
+def unschedule_some_of_job(conn: sqlite3.Connection, job_id: int, status: str, after_id: int,
+                           limit: int) -> tuple[int, int]:
+    """Mark the next `limit` of a job's tasks in `status` (by id, after `after_id`) not runnable.
 
     Returns (tasks looked at, the last id looked at). Before a job is marked
     for deletion, so that marking it (migration 0009's trigger) finds its
-    tasks not runnable already and rewrites none: a job's tasks have
-    consecutive ids, so each batch is a short range of the table.
+    tasks not runnable already and rewrites none. Each batch is one seek in
+    `tasks_job_status`, whose rows for one status are in id order.
     """
     ids = [r[0] for r in conn.execute(
-        "SELECT id FROM tasks WHERE id > ? AND job_id = ? ORDER BY id LIMIT ?", (after_id, job_id, limit))]
+        "SELECT id FROM tasks INDEXED BY tasks_job_status WHERE job_id = ? AND status = ? AND id > ? "
+        "ORDER BY id LIMIT ?", (job_id, status, after_id, limit))]
     if not ids:
         return 0, after_id
     conn.execute(
         """UPDATE tasks SET job_schedulable = 0
-           WHERE id BETWEEN ? AND ? AND job_id = ? AND status IN ('queued', 'soft-failed') AND job_schedulable = 1""",
-        (ids[0], ids[-1], job_id))
+           WHERE id BETWEEN ? AND ? AND job_id = ? AND status = ? AND job_schedulable = 1""",
+        (ids[0], ids[-1], job_id, status))
     return len(ids), ids[-1]
 
 

@@ -49,13 +49,21 @@ def request_deletion(manager: Manager, job_ids: list[int]) -> None:
 
 
 def _unschedule_tasks(manager: Manager, job_id: int) -> None:
-    after = [0]
+    """Make a runnable job's waiting tasks not runnable, in batches (nothing to do for other jobs)."""
+    with manager.db.peek() as conn:
+        runnable = conn.execute(
+            "SELECT status IN ('queued', 'active') AND delete_requested_at IS NULL FROM jobs WHERE id = ?",
+            (job_id,)).fetchone()
+    if not runnable or not runnable[0]:
+        return
+    for status in ("queued", "soft-failed"):
+        after = [0]
 
-    def step(conn, limit: int) -> int:
-        looked_at, after[0] = task_db.unschedule_some_of_job(conn, job_id, after[0], limit)
-        return looked_at
+        def step(conn, limit: int, status: str = status) -> int:
+            looked_at, after[0] = task_db.unschedule_some_of_job(conn, job_id, status, after[0], limit)
+            return looked_at
 
-    in_batches(manager.db, step)
+        in_batches(manager.db, step)
 
 
 def queue_for_deletion(manager: Manager, job_ids: list[int]) -> None:
