@@ -67,6 +67,7 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+RESTART_WAL_PAGES = 1000  # a WAL this long is copied whole (writes held briefly), so that it starts over
 READERS = 4  # read-only connections; each busy one occupies a thread of gevent's pool
 
 
@@ -305,7 +306,16 @@ class Database:
             _busy, wal_pages, copied = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             return wal_pages, copied
 
-        return gevent.get_hub().threadpool.apply(fold)
+        pool = gevent.get_hub().threadpool
+        wal_pages, copied = pool.apply(fold)
+        if wal_pages >= RESTART_WAL_PAGES:
+            # Under steady writes a checkpoint never catches up, and the WAL only starts
+            # over once all of it is copied: it would grow without end, and every page
+            # read walks its index. A second pass with writes held copies the little
+            # written since the first, so the next write starts the WAL over.
+            with self._lock:
+                wal_pages, copied = pool.apply(fold)
+        return wal_pages, copied
 
     def close(self) -> None:
         with self._lock:
