@@ -77,9 +77,6 @@ def main(argv: list[str] | None = None) -> int:
     return serve(config, config_path, args.scripts)
 
 
-ONE_WRITE_MAX = 64 * 1024  # bodies up to this size go out in the same write as the headers
-
-
 def serve(config, config_path: Path, scripts: str | None) -> int:
     import socketio
     from gevent.pywsgi import WSGIServer
@@ -119,27 +116,6 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
             except OSError:
                 pass  # not TCP (a test's socket pair)
             return super().handle()
-
-        def _write_with_headers(self, data):
-            # One send for the headers and a small body: each send on loopback costs the
-            # kernel a whole TCP round, and answers to Workers are a few hundred bytes.
-            self.headers_sent = True
-            self.finalize_headers()
-            towrite = bytearray(b"HTTP/1.1 ")
-            towrite += self.status
-            towrite += b"\r\n"
-            for header, value in self.response_headers:
-                towrite += header
-                towrite += b": "
-                towrite += value
-                towrite += b"\r\n"
-            towrite += b"\r\n"
-            if self.response_use_chunked or len(data) > ONE_WRITE_MAX:
-                self._sendall(towrite)
-                self._write(data)
-            else:
-                towrite += data
-                self._sendall(towrite)
 
         def get_environ(self):
             environ = super().get_environ()
