@@ -73,11 +73,13 @@ class WorkerAuth:
         uuid, secret = creds
         if not secret_fits(secret):
             return None
-        with manager.db.tx() as conn:
+        with manager.db.peek() as conn:
             row = worker_db.fetch_by_uuid(conn, uuid)
-            if row is not None and self._known_good(row, secret):
-                _mark_seen(conn, row)
-                return row
+        if row is not None and self._known_good(row, secret):
+            if _seen_long_ago(row):
+                with manager.db.tx() as conn:
+                    worker_db.mark_seen(conn, row["id"])
+            return row
         # Not proven yet (or a different secret): bcrypt, outside the database lock.
         stored = row["secret"].encode("ascii") if row is not None else _DUMMY_HASH
         if not bcrypt.checkpw(secret.encode("utf-8"), stored) or row is None:
@@ -93,7 +95,11 @@ class WorkerAuth:
         self._proven.pop(uuid, None)
 
 
-def _mark_seen(conn: sqlite3.Connection, row: sqlite3.Row) -> None:
+def _seen_long_ago(row: sqlite3.Row) -> bool:
     seen = from_db_time(row["last_seen_at"])
-    if seen is None or datetime.now(seen.tzinfo) - seen >= SEEN_RESOLUTION:
+    return seen is None or datetime.now(seen.tzinfo) - seen >= SEEN_RESOLUTION
+
+
+def _mark_seen(conn: sqlite3.Connection, row: sqlite3.Row) -> None:
+    if _seen_long_ago(row):
         worker_db.mark_seen(conn, row["id"])

@@ -219,6 +219,34 @@ def test_checkpoint_does_not_wait_for_a_long_read(db):
     assert db.checkpoint() is True
 
 
+
+def test_commits_leave_the_wal_to_the_passive_checkpoint(db, tmp_path):
+    """After take_over_checkpoints no COMMIT folds the WAL; checkpoint_passive copies all of it."""
+    db.take_over_checkpoints()
+    for i in range(40):  # well past what would fold on its own with a small autocheckpoint
+        with db.tx() as conn:
+            add_job(conn, name=f"j{i}", n_tasks=20)
+    assert db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    wal_pages, copied = db.checkpoint_passive()
+    assert wal_pages > 0 and copied == wal_pages
+    # The copy is whole: a fresh connection that ignores the WAL's content would see the same rows.
+    with db.tx() as conn:
+        add_job(conn, name="after")
+    assert db.read(lambda c: c.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]) == 41
+
+
+def test_peek_reads_the_latest_commit_without_a_transaction(db):
+    with db.tx() as conn:
+        job_uuid, _ = add_job(conn)
+    with db.peek() as conn:
+        assert not conn.in_transaction
+        assert job_db.fetch_by_uuid(conn, job_uuid)["name"] == "j"
+    with db.tx() as conn:
+        conn.execute("UPDATE jobs SET name = 'renamed' WHERE uuid = ?", (job_uuid,))
+        with db.peek() as same:  # inside a transaction: that transaction's view
+            assert job_db.fetch_by_uuid(same, job_uuid)["name"] == "renamed"
+
+
 # --- The route handlers' reads go through the pool ---------------------------------------------
 
 
@@ -286,3 +314,17 @@ def test_unknown_ids_in_pool_reads_are_404(manager):
             call()
         assert caught.value.status == 404
     assert _body(jobs.fetch_job_tasks(manager, _request(job_id=str(uuid.uuid4())))) == {"tasks": []}
+
+
+def test_the_wal_starts_over_under_steady_writes(db):
+    """Checkpoints between writes copy all of a long WAL, so it is reused from its start, not grown."""
+    db.take_over_checkpoints()
+    sizes = []
+    for round_ in range(4):
+        for i in range(150):
+            with db.tx() as conn:
+                add_job(conn, name=f"r{round_}-{i}", n_tasks=5)
+        wal_pages, copied = db.checkpoint_passive()
+        assert copied == wal_pages
+        sizes.append(wal_pages)
+    assert sizes[-1] <= sizes[0] * 1.5, sizes  # each round's WAL is about as long as one round's writes

@@ -47,6 +47,13 @@ def test_dependency_on_a_task_added_later_comes_with_the_result():
     assert compiled.dependencies == [(0, 1), (0, 2)]
 
 
+def test_known_later_and_repeated_dependencies_in_one_group():
+    compiled, groups = collect([row("a", deps=["x"]), row("b", deps=["a", "x", "a"]), row("c", deps=["b", "a"])],
+                               [row("x")])
+    assert groups[0] == ([("a", "t", "misc", 50, ECHO, 1, 0), ("b", "t", "misc", 50, ECHO, 1, 1),
+                          ("c", "t", "misc", 50, ECHO, 1, 2)], [(1, 0), (2, 1), (2, 0)])
+    assert compiled.dependencies == [(0, 3), (1, 3)]
+
 def test_no_tasks():
     compiled, groups = collect()
     assert (groups, compiled.rows) == ([], [])

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 import uuid
 
 from flamenco_pkg.manager.local_storage import task_logs as task_logs_mod
@@ -65,3 +69,45 @@ def test_removed_jobs_remembered_are_bounded(tmp_path, monkeypatch):
     for _ in range(20):
         logs.remove_job(new_id())
     assert len(logs._removed) == 5
+
+
+def test_logs_kept_open_are_bounded_and_lines_land_in_their_own_files(tmp_path, monkeypatch):
+    from flamenco_pkg.manager.local_storage import task_logs
+
+    monkeypatch.setattr(task_logs, "OPEN_LOGS", 3)
+    logs = TaskLogs(tmp_path)
+    job = new_id()
+    tasks = [new_id() for _ in range(8)]
+    for round_ in range(3):  # more files than kept open: some are closed and opened again
+        for task in tasks:
+            logs.append(job, task, f"{task[:8]} line {round_}")
+    assert len(logs._open) == 3
+    for task in tasks:
+        assert logs.tail(job, task) == "".join(f"{task[:8]} line {r}\n" for r in range(3))
+    logs.remove_job(job)  # closes its files before removing them
+    assert logs._open == {}
+    logs.close()
+
+
+def test_a_failed_append_leaves_the_file_as_it_was(tmp_path, monkeypatch):
+    from flamenco_pkg.manager.local_storage import task_logs
+
+    logs = TaskLogs(tmp_path)
+    job, task = new_id(), new_id()
+    logs.append(job, task, "kept")
+    real_write = os.write
+    calls = []
+
+    def write_half_then_fail(fd, data):
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[:3]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(task_logs.os, "write", write_half_then_fail)
+    with pytest.raises(OSError):
+        logs.append(job, task, "lost line")
+    monkeypatch.setattr(task_logs.os, "write", real_write)
+    assert logs.tail(job, task) == "kept\n"
+    logs.append(job, task, "after")
+    assert logs.tail(job, task) == "kept\nafter\n"

@@ -125,6 +125,35 @@ def release_interrupted(conn: sqlite3.Connection) -> int:
              AND status IN ('queued', 'soft-failed') AND job_schedulable = 0""").rowcount
 
 
+def unschedule_some_of_job(conn: sqlite3.Connection, job_id: int, status: str, after_id: int,
+                           limit: int) -> tuple[int, int]:
+    """Mark the next `limit` of a job's tasks in `status` (by id, after `after_id`) not runnable.
+
+    Returns (tasks looked at, the last id looked at). Before a job is marked
+    for deletion, so that marking it (migration 0009's trigger) finds its
+    tasks not runnable already and rewrites none. Each batch is one seek in
+    `tasks_job_status`, whose rows for one status are in id order.
+    """
+    ids = [r[0] for r in conn.execute(
+        "SELECT id FROM tasks INDEXED BY tasks_job_status WHERE job_id = ? AND status = ? AND id > ? "
+        "ORDER BY id LIMIT ?", (job_id, status, after_id, limit))]
+    if not ids:
+        return 0, after_id
+    conn.execute(
+        """UPDATE tasks SET job_schedulable = 0
+           WHERE id BETWEEN ? AND ? AND job_id = ? AND status = ? AND job_schedulable = 1""",
+        (ids[0], ids[-1], job_id, status))
+    return len(ids), ids[-1]
+
+
+def reschedule_job(conn: sqlite3.Connection, job_id: int) -> int:
+    """Undo `unschedule_some_of_job` for a job whose deletion was refused after all."""
+    return conn.execute(
+        f"""UPDATE tasks SET job_schedulable = 1
+           WHERE job_id = ? AND status IN ('queued', 'soft-failed') AND job_schedulable = 0
+             AND job_id IN (SELECT j.id FROM jobs j WHERE {JOB_RUNNABLE})""", (job_id,)).rowcount
+
+
 def delete_some_of_job(conn: sqlite3.Connection, job_id: int, limit: int) -> int:
     """Delete up to `limit` of a job's tasks, newest first; returns how many.
 
@@ -145,6 +174,7 @@ def rebuild_derived(conn: sqlite3.Connection) -> None:
     scheduler's copies of job fields, pending-dependency counts (of tasks and of jobs) and the
     per-job task counts that migration 0002's triggers keep afterwards.
     """
+    conn.execute("DELETE FROM dependency_releases")  # the counts below are whole already
     conn.execute(
         """UPDATE jobs SET deps_pending = (
                SELECT COUNT(*) FROM job_dependencies d JOIN jobs dep ON dep.id = d.dependency_id
@@ -241,8 +271,14 @@ def assign(conn: sqlite3.Connection, task_id: int, worker_id: int) -> None:
                  (worker_id, now, now, task_id))
 
 
-def touch(conn: sqlite3.Connection, task_id: int) -> None:
-    conn.execute("UPDATE tasks SET last_touched_at = ? WHERE id = ?", (utcnow(), task_id))
+def touch(conn: sqlite3.Connection, task_id: int, activity: str | None = None) -> None:
+    """The Worker still works on the task; with `activity`, also what it is doing (one UPDATE for both)."""
+    now = utcnow()
+    if activity is None:
+        conn.execute("UPDATE tasks SET last_touched_at = ? WHERE id = ?", (now, task_id))
+    else:
+        conn.execute("UPDATE tasks SET activity = ?, updated_at = ?, last_touched_at = ? WHERE id = ?",
+                     (activity[:255], now, now, task_id))
 
 
 def add_failure(conn: sqlite3.Connection, task_id: int, worker_id: int) -> None:

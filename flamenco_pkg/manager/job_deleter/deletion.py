@@ -40,19 +40,55 @@ def request_deletion(manager: Manager, job_ids: list[int]) -> None:
 
     Refused (409, nothing marked) while a job that is not being deleted
     depends on one of them: it would wait for ever.
+
+    Their tasks are first made not runnable in short batches: marking a
+    queued 100k-task job in one go rewrote every task row in one transaction.
+    A task requeued meanwhile is caught by the marking itself (migration 0009).
     """
-    with manager.change() as (conn, changes):
-        blocked = blocked_deletions(dep_db.live_dependents(conn, job_ids), dep_db.uuids_of(conn, job_ids))
-        if blocked:
-            listed = "; ".join(f"{job} is needed by {', '.join(dependents)}"
-                               for job, dependents in list(blocked.items())[:10])
-            more = f" (and {len(blocked) - 10} more jobs)" if len(blocked) > 10 else ""
-            raise ManagerError(409, "cannot delete a job that other jobs depend on; delete those too, "
-                                    f"or first remove them: {listed}{more}")
-        for job_id in job_ids:
-            job_db.request_deletion(conn, job_id)
-            events.job_updated(changes, job_db.fetch_by_id(conn, job_id))
+    with manager.db.peek() as conn:
+        _refuse_if_depended_on(conn, job_ids)
+    for job_id in job_ids:
+        _unschedule_tasks(manager, job_id)
+    try:
+        with manager.change() as (conn, changes):
+            _refuse_if_depended_on(conn, job_ids)  # a dependent may have been submitted meanwhile
+            for job_id in job_ids:
+                job_db.request_deletion(conn, job_id)
+                events.job_updated(changes, job_db.fetch_by_id(conn, job_id))
+    except ManagerError:
+        with manager.db.tx() as conn:
+            for job_id in job_ids:
+                task_db.reschedule_job(conn, job_id)
+        raise
     queue_for_deletion(manager, job_ids)
+
+
+def _refuse_if_depended_on(conn, job_ids: list[int]) -> None:
+    blocked = blocked_deletions(dep_db.live_dependents(conn, job_ids), dep_db.uuids_of(conn, job_ids))
+    if blocked:
+        listed = "; ".join(f"{job} is needed by {', '.join(dependents)}"
+                           for job, dependents in list(blocked.items())[:10])
+        more = f" (and {len(blocked) - 10} more jobs)" if len(blocked) > 10 else ""
+        raise ManagerError(409, "cannot delete a job that other jobs depend on; delete those too, "
+                                f"or first remove them: {listed}{more}")
+
+
+def _unschedule_tasks(manager: Manager, job_id: int) -> None:
+    """Make a runnable job's waiting tasks not runnable, in batches (nothing to do for other jobs)."""
+    with manager.db.peek() as conn:
+        runnable = conn.execute(
+            "SELECT status IN ('queued', 'active') AND delete_requested_at IS NULL FROM jobs WHERE id = ?",
+            (job_id,)).fetchone()
+    if not runnable or not runnable[0]:
+        return
+    for status in ("queued", "soft-failed"):
+        after = [0]
+
+        def step(conn, limit: int, status: str = status) -> int:
+            looked_at, after[0] = task_db.unschedule_some_of_job(conn, job_id, status, after[0], limit)
+            return looked_at
+
+        in_batches(manager.db, step)
 
 
 def queue_for_deletion(manager: Manager, job_ids: list[int]) -> None:

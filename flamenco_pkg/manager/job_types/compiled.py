@@ -13,7 +13,7 @@ runs only when something is wrong.
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import chain
+from itertools import chain, repeat
 
 from .errors import CompileError
 from .models import CompiledJob, TaskRow
@@ -53,19 +53,26 @@ class TaskCollector:
             return
         self.position.update(zip(uuids, range(start, start + len(uuids))))
         self.names.extend(names)
-        pairs = []
-        for task, listed in enumerate(dependencies, start):
-            for uuid in listed:
-                dependency = self.position.get(uuid)
-                if dependency is None:
-                    self.later.append((task, uuid))
-                else:
-                    pairs.append((task, dependency))
-        if len(pairs) > 1:
-            pairs = list(dict.fromkeys(pairs))  # a dependency named twice is stored once
-        pending = [0] * len(uuids)
-        for task, _dependency in pairs:
-            pending[task - start] += 1
+        # Every (task, dependency) in order, by C-level map/zip: a Python loop per task costs
+        # a tenth of a second per 100k tasks.
+        counts = list(map(len, dependencies))
+        named = list(chain.from_iterable(dependencies))
+        found = list(map(self.position.get, named))
+        owners = list(chain.from_iterable(map(repeat, range(start, start + len(uuids)), counts)))
+        if None in found:  # some name tasks added later
+            pairs = [(task, dependency) for task, dependency in zip(owners, found) if dependency is not None]
+            self.later.extend((task, uuid) for task, uuid, dependency in zip(owners, named, found)
+                              if dependency is None)
+        else:
+            pairs = list(zip(owners, found))
+        unique = list(dict.fromkeys(pairs)) if len(pairs) > 1 else pairs  # a dependency named twice is stored once
+        if len(unique) == len(named):
+            pending = counts
+        else:
+            pairs = unique
+            pending = [0] * len(uuids)
+            for task, _dependency in pairs:
+                pending[task - start] += 1
         self.sink(list(zip(uuids, names, types, priorities, commands, steps, pending)), pairs)
 
     def finish(self, output: dict) -> CompiledJob:

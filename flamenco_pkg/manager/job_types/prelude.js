@@ -167,10 +167,21 @@
     hex(0x4000 | (seed[1] & 0x0fff), 4) + "-" + hex(0x8000 | (seed[2] & 0x3fff), 4) + "-";
   // 47 random bits leave room for 2^47 tasks before the 48-bit group would overflow.
   let uuidCounter = (seed[2] >>> 17) * 2 ** 32 + seed[3];
+  // The last group as its upper 8 digits (the same for 65536 tasks in a row) and
+  // its lower 4 from a table: a third of the cost of formatting all 12 each time.
+  const HEX2 = [];
+  for (let i = 0; i < 256; i++) HEX2.push(hex(i, 2));
+  let uuidLow = 0x10000; // makes the first call compute uuidHigh
+  let uuidHigh = "";
 
   function nextUUID() {
     uuidCounter++;
-    return uuidPrefix + hex(uuidCounter, 12);
+    uuidLow++;
+    if (uuidLow > 0xffff) {
+      uuidLow = uuidCounter % 0x10000;
+      uuidHigh = uuidPrefix + hex((uuidCounter - uuidLow) / 0x10000, 8);
+    }
+    return uuidHigh + HEX2[uuidLow >> 8] + HEX2[uuidLow & 0xff];
   }
 
   // A task remembers the UUID it was made with under this key (invisible to

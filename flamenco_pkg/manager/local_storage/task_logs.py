@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from datetime import datetime
@@ -30,17 +31,32 @@ LOCK_COUNT = 64
 REMEMBERED_REMOVALS = 10_000
 
 
-def _append_whole(path: Path, data: bytes) -> None:
+OPEN_LOGS = 64  # task logs kept open for appending: a hand-out and its completion write the same file
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _append_whole(fd: int, data: bytes) -> None:
     """Append all of `data` or nothing: a failed write (a full disk) is cut off again."""
-    with open(path, "ab", buffering=0) as fh:
-        start = fh.seek(0, os.SEEK_END)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[fh.write(view):]
-        except OSError:
-            fh.truncate(start)
-            raise
+    start = os.lseek(fd, 0, os.SEEK_END)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError:
+        os.ftruncate(fd, start)
+        raise
+
+
+_stamp_cache: tuple[int, str] = (-1, "")
+
+
+def _stamp_now() -> str:
+    """Now as an RFC 3339 local time to the second; formatted once per second (every log line needs it)."""
+    global _stamp_cache
+    second = int(time.time())
+    if _stamp_cache[0] != second:
+        _stamp_cache = (second, datetime.fromtimestamp(second).astimezone().isoformat(timespec="seconds"))
+    return _stamp_cache[1]
 
 
 class TaskLogs:
@@ -49,6 +65,10 @@ class TaskLogs:
         self._locks = tuple(threading.Lock() for _ in range(LOCK_COUNT))
         self._removed: OrderedDict[str, None] = OrderedDict()
         self._job_dirs: dict[str, Path] = {}  # job UUID -> its resolved folder
+        # (job UUID, task UUID) -> open descriptor, least recently used first: opening a
+        # file costs more than writing a line to it. Looked up and written under _open_lock.
+        self._open: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._open_lock = threading.Lock()
 
     def path(self, job_uuid: str, task_uuid: str) -> Path:
         # UUIDs are checked by task_log_rel, so the name cannot climb out; the job's
@@ -81,12 +101,37 @@ class TaskLogs:
             if job_uuid in self._removed:
                 log.debug("task %s: log lines dropped, its job %s is deleted", task_uuid, job_uuid)
                 return ""
-            try:
-                _append_whole(path, text.encode("utf-8"))
-            except FileNotFoundError:  # the job's first line
-                path.parent.mkdir(parents=True, exist_ok=True)
-                _append_whole(path, text.encode("utf-8"))
+            with self._open_lock:
+                _append_whole(self._descriptor(job_uuid, task_uuid, path), text.encode("utf-8"))
         return text
+
+    def _descriptor(self, job_uuid: str, task_uuid: str, path: Path) -> int:
+        """An open descriptor for appending to the task's log (called under _open_lock)."""
+        key = (job_uuid, task_uuid)
+        fd = self._open.get(key)
+        if fd is not None:
+            self._open.move_to_end(key)
+            return fd
+        try:
+            fd = os.open(path, _OPEN_FLAGS, 0o666)
+        except FileNotFoundError:  # the job's first line
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, _OPEN_FLAGS, 0o666)
+        self._open[key] = fd
+        while len(self._open) > OPEN_LOGS:
+            os.close(self._open.popitem(last=False)[1])
+        return fd
+
+    def _close_job(self, job_uuid: str) -> None:
+        with self._open_lock:
+            for key in [k for k in self._open if k[0] == job_uuid]:
+                os.close(self._open.pop(key))
+
+    def close(self) -> None:
+        """Close the log files kept open."""
+        with self._open_lock:
+            while self._open:
+                os.close(self._open.popitem()[1])
 
     def remove_job(self, job_uuid: str) -> None:
         """Remove the job's folder (and `job-XXXX` when empty) for good; OSError when that fails.
@@ -97,6 +142,7 @@ class TaskLogs:
         with self._lock(job_uuid):
             self._removed[job_uuid] = None
             self._job_dirs.pop(job_uuid, None)
+            self._close_job(job_uuid)
             while len(self._removed) > REMEMBERED_REMOVALS:
                 self._removed.popitem(last=False)
             if job_dir.exists():
@@ -110,8 +156,7 @@ class TaskLogs:
 
     @staticmethod
     def timestamped(text: str) -> str:
-        stamp = datetime.now().astimezone().isoformat(timespec="seconds")
-        return f"{stamp} {text}"
+        return f"{_stamp_now()} {text}"
 
     def size(self, job_uuid: str, task_uuid: str) -> int:
         try:

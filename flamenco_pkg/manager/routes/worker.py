@@ -100,8 +100,7 @@ def task_update(m: Manager, r: ApiRequest) -> Reply:
                                             reported_status=reported)
         except states.TransitionRefused as exc:
             raise ManagerError(exc.http_status, exc.message) from exc
-        if "activity" in body:
-            task_db.set_activity(conn, task["id"], body["activity"])
+        task_db.touch(conn, task["id"], activity=body.get("activity"))
         if body.get("log"):
             changes.log(task["job_uuid"], task["uuid"], body["log"], timestamp=False)
         if "steps_completed" in body:
@@ -110,7 +109,6 @@ def task_update(m: Manager, r: ApiRequest) -> Reply:
                 task_db.set_steps(conn, task["id"], task["job_id"], task["steps_completed"], steps)
                 events.task_updated(changes, task_db.fetch_by_id(conn, task["id"]))
                 events.job_updated(changes, job_db.fetch_by_id(conn, task["job_id"]))
-        task_db.touch(conn, task["id"])
         if reported and reported != task["status"]:
             task = task_db.fetch_by_id(conn, task["id"])
             if reported == "failed":

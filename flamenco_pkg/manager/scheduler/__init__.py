@@ -55,7 +55,7 @@ def assign_task(manager: Manager, worker_id: int) -> dict[str, Any] | StatusChan
             changes.log(task["job_uuid"], task["uuid"],
                         f"task assigned to worker {worker['name']} ({worker['uuid']})")
             change_task_status(conn, changes, task, "active")
-            events.worker_updated(changes, worker_db.fetch_by_id(conn, worker_id))
+            events.worker_updated(changes, worker)  # the row read above: an assignment does not change it
         task = task_db.fetch_by_id(conn, task_id)
     return _assigned_task(manager, task, worker)
 
