@@ -146,6 +146,12 @@ def unschedule_some_of_job(conn: sqlite3.Connection, job_id: int, status: str, a
     return len(ids), ids[-1]
 
 
+def job_is_runnable(conn: sqlite3.Connection, job_id: int) -> bool:
+    """Whether the job's waiting tasks may be handed out (its status, deletion mark and dependencies)."""
+    row = conn.execute(f"SELECT {JOB_RUNNABLE} FROM jobs j WHERE j.id = ?", (job_id,)).fetchone()
+    return bool(row and row[0])
+
+
 def reschedule_job(conn: sqlite3.Connection, job_id: int) -> int:
     """Undo `unschedule_some_of_job` for a job whose deletion was refused after all."""
     return conn.execute(

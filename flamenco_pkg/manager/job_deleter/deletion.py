@@ -76,11 +76,8 @@ def _refuse_if_depended_on(conn, job_ids: list[int]) -> None:
 def _unschedule_tasks(manager: Manager, job_id: int) -> None:
     """Make a runnable job's waiting tasks not runnable, in batches (nothing to do for other jobs)."""
     with manager.db.peek() as conn:
-        runnable = conn.execute(
-            "SELECT status IN ('queued', 'active') AND delete_requested_at IS NULL FROM jobs WHERE id = ?",
-            (job_id,)).fetchone()
-    if not runnable or not runnable[0]:
-        return
+        if not task_db.job_is_runnable(conn, job_id):
+            return
     for status in ("queued", "soft-failed"):
         after = [0]
 
