@@ -48,8 +48,17 @@ flamenco-manager.pyz flamenco-worker.pyz: $(STAMP) $(WEBAPP_DIST) $(ADDON_ZIP) b
 docs: $(STAMP)
 	$(PY) -m flamenco_pkg.manager.config.reference docs/configuration.md
 
+# Two pytest-xdist processes, one test file each at a time (module-scoped fixtures stay in one process).
+# Serially: `make test TEST_JOBS=1` (or pass your own pytest options: `make test PYTEST_ARGS=`).
+TEST_JOBS ?= 2
+ifeq ($(TEST_JOBS),1)
+PYTEST_ARGS ?=
+else
+PYTEST_ARGS ?= -n $(TEST_JOBS) --dist loadfile
+endif
+
 test: $(STAMP) zipapps
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(PYTEST_ARGS) tests
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
