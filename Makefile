@@ -57,8 +57,10 @@ else
 PYTEST_ARGS ?= -n $(TEST_JOBS) --dist loadfile
 endif
 
+# Bytecode caching on, even where PYTHONDONTWRITEBYTECODE is set: without it every xdist process
+# re-does pytest's assertion rewriting and every Manager and Worker the tests start recompiles the package.
 test: $(STAMP) zipapps
-	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q $(PYTEST_ARGS) tests
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
