@@ -169,8 +169,10 @@ class ManagerProcess:
         """True once our process logged that it listens on our port and answers there."""
         if self.proc and self.proc.poll() is not None:
             raise AssertionError(f"the Manager exited with {self.proc.returncode}:\n{self.log_text()}")
-        if f":{self.port}/ (database" not in self.log_text()[self._log_offset:]:
-            return False  # anything answering on the port now is not this Manager (yet)
+        with open(self.workdir / "manager.log", "rb") as log:
+            log.seek(self._log_offset)
+            if f":{self.port}/ (database".encode() not in log.read():
+                return False  # anything answering on the port now is not this Manager (yet)
         try:
             return requests.get(self.url + "/api/v3/version", timeout=1).ok
         except requests.ConnectionError:
