@@ -49,8 +49,19 @@ docs: $(STAMP)
 	$(PY) -m flamenco_pkg.manager.config.reference docs/configuration.md
 	$(PY) -m flamenco_pkg.manager.auth.reference docs/auth.md
 
+# Two pytest-xdist processes, one test file each at a time (module-scoped fixtures stay in one process).
+# Serially: `make test TEST_JOBS=1` (or pass your own pytest options: `make test PYTEST_ARGS=`).
+TEST_JOBS ?= 2
+ifeq ($(TEST_JOBS),1)
+PYTEST_ARGS ?=
+else
+PYTEST_ARGS ?= -n $(TEST_JOBS) --dist loadfile
+endif
+
+# Bytecode caching on, even where PYTHONDONTWRITEBYTECODE is set: without it every xdist process
+# re-does pytest's assertion rewriting and every Manager and Worker the tests start recompiles the package.
 test: $(STAMP) zipapps
-	$(PY) -m pytest -q tests
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q $(PYTEST_ARGS) tests
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

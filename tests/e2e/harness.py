@@ -51,16 +51,11 @@ class E2EManager(ManagerProcess):
 
     env_extra: dict[str, str] = field(default_factory=dict)
 
-    def start(self) -> "E2EManager":
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        if not (self.workdir / "flamenco-manager.yaml").exists():
-            self.write_config()
-        log = open(self.workdir / "manager.log", "ab")
-        env = dict(os.environ, PYTHONPATH=str(REPO), **self.env_extra)
-        self.proc = subprocess.Popen([*program("manager"), "-debug", "-scripts", str(self.scripts)],
-                                     cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=env)
-        wait_until(self._up, deadline_s=60, what=f"the Manager on port {self.port} ({self.workdir}/manager.log)")
-        return self
+    def command(self) -> list[str]:
+        return program("manager")
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ, PYTHONPATH=str(REPO), **self.env_extra)
 
 
 @dataclass

@@ -7,6 +7,7 @@ Flamenco's (when it is beside the repository), so the integration tests also gua
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import signal
 import socket
@@ -24,10 +25,30 @@ from tests.openapi_check import assert_matches_specs
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback TCP port below the kernel's ephemeral range.
+
+    bind(0) hands out ports from the range outgoing connections also draw from; with
+    tests running in parallel a client socket can take the port before the server binds it.
+    """
+    floor = _ephemeral_floor()
+    rng = random.SystemRandom()
+    for _ in range(100):
+        port = rng.randrange(20000, floor) if floor > 21000 else 0
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise AssertionError("no free loopback port found")
 
 
 def wait_until(predicate, deadline_s: float = 10.0, interval_s: float = 0.05, what: str = "condition"):
@@ -79,6 +100,7 @@ class ManagerProcess:
     port: int = field(default_factory=free_port)
     extra_config: str = ""
     proc: subprocess.Popen | None = None
+    _log_offset: int = field(default=0, repr=False)  # where this start's part of manager.log begins
 
     @property
     def url(self) -> str:
@@ -107,23 +129,50 @@ class ManagerProcess:
             "autodiscoverable: false\n"
             + self.extra_config, encoding="utf-8")
 
-    def start(self, deadline_s: float = 20) -> "ManagerProcess":
-        """`deadline_s`: longer for big databases, whose start-up integrity check reads every row."""
+    def command(self) -> list[str]:
+        return [sys.executable, str(REPO / "flamenco.py"), "manager"]
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ, PYTHONPATH=str(REPO))
+
+    def start(self, deadline_s: float = 60) -> "ManagerProcess":
+        """Start and wait until this very process answers; a failed start leaves no process behind.
+
+        When the port was taken between picking and binding (another test's server or a client
+        socket), the Manager says so and exits; with a config of our own making it gets another port.
+        """
         self.workdir.mkdir(parents=True, exist_ok=True)
-        if not (self.workdir / "flamenco-manager.yaml").exists():
-            self.write_config()
-        log = open(self.workdir / "manager.log", "ab")
-        env = dict(os.environ, PYTHONPATH=str(REPO))
-        self.proc = subprocess.Popen([sys.executable, str(REPO / "flamenco.py"), "manager", "-debug",
-                                      "-scripts", str(self.scripts)],
-                                     cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=env)
-        wait_until(self._up, deadline_s=deadline_s,
-                   what=f"the Manager on port {self.port} (log: {self.workdir}/manager.log)")
-        return self
+        own_config = not (self.workdir / "flamenco-manager.yaml").exists()
+        for attempt in range(3):
+            if own_config:
+                self.write_config()
+            log_path = self.workdir / "manager.log"
+            self._log_offset = log_path.stat().st_size if log_path.exists() else 0
+            with open(log_path, "ab") as log:
+                self.proc = subprocess.Popen([*self.command(), "-debug", "-scripts", str(self.scripts)],
+                                             cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=self.env())
+            try:
+                wait_until(self._up, deadline_s=deadline_s, what=f"the Manager on port {self.port} (log: {log_path})")
+                return self
+            except BaseException as exc:
+                if self.proc is not None and self.proc.poll() is None:
+                    self.proc.kill()
+                    self.proc.wait()
+                self.proc = None
+                lost_port = isinstance(exc, AssertionError) and "cannot listen on" in str(exc)
+                if not (own_config and lost_port and attempt < 2):
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")
 
     def _up(self) -> bool:
+        """True once our process logged that it listens on our port and answers there."""
         if self.proc and self.proc.poll() is not None:
             raise AssertionError(f"the Manager exited with {self.proc.returncode}:\n{self.log_text()}")
+        with open(self.workdir / "manager.log", "rb") as log:
+            log.seek(self._log_offset)
+            if f":{self.port}/ (database".encode() not in log.read():
+                return False  # anything answering on the port now is not this Manager (yet)
         try:
             return requests.get(self.url + "/api/v3/version", timeout=1).ok
         except (requests.ConnectionError, requests.Timeout):  # a slow first answer on a busy machine: not up yet

@@ -48,13 +48,20 @@ ADDON_DIST = REPO / "flamenco_pkg" / "manager" / "addon_dist" / "flamenco-addon.
 
 
 def ensure_addon_built() -> Path:
-    """The add-on zip the Manager serves; built when missing or older than its sources (no `make`)."""
+    """The add-on zip the Manager serves; built when missing or older than its sources (no `make`).
+
+    Under a lock: test processes running side by side must not build it at the same time.
+    """
+    import fcntl
     import subprocess
     import sys
 
-    sources = [p for p in (REPO / "addon").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    if not ADDON_DIST.exists() or ADDON_DIST.stat().st_mtime < max(p.stat().st_mtime for p in sources):
-        subprocess.run([sys.executable, str(REPO / "addon" / "build_addon.py")], check=True, timeout=120)
+    ADDON_DIST.parent.mkdir(parents=True, exist_ok=True)
+    with open(ADDON_DIST.parent / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        sources = [p for p in (REPO / "addon").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        if not ADDON_DIST.exists() or ADDON_DIST.stat().st_mtime < max(p.stat().st_mtime for p in sources):
+            subprocess.run([sys.executable, str(REPO / "addon" / "build_addon.py")], check=True, timeout=120)
     return ADDON_DIST
 
 

@@ -28,9 +28,20 @@ def snapshot(db_path: Path) -> dict[str, list[tuple]]:
         conn.close()
 
 
-@pytest.fixture
-def farm(manager, api):
+# The file shares one Manager; no timeout may fail the farm's task between a snapshot and the next.
+MANAGER_CONFIG = "timeout_check_interval: 1h\n"
+
+
+@pytest.fixture(scope="module")
+def manager(module_manager):
+    """One Manager for this file: every request here is refused and must leave the database as it was."""
+    return module_manager
+
+
+@pytest.fixture(scope="module")
+def farm(manager):
     """A Manager with one job and one awake worker holding a task."""
+    api = manager.api()
     job = api.post("/api/v3/jobs", json={**GOOD_JOB, "settings": {"message": "hi", "sleep_repeats": 1}}).json()
     worker = ScriptedWorker(manager.url, name="holder").start()
     task = worker.ask_task().json()
