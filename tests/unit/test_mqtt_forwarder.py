@@ -83,3 +83,21 @@ def test_paho_runs_as_a_greenlet_and_never_blocks_the_hub():
     result = subprocess.run([sys.executable, "-c", UNDER_GEVENT], cwd=REPO, capture_output=True, text=True,
                             timeout=60, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stdout + result.stderr
+
+
+def test_events_from_before_a_settings_change_follow_the_old_settings():
+    """An event committed while MQTT was off is not published because MQTT is on when it arrives."""
+    from types import SimpleNamespace
+
+    from flamenco_pkg.manager.events.broker import EventBroker
+    from flamenco_pkg.manager.mqtt.loop import wire
+
+    broker = EventBroker()
+    fwd = MqttForwarder(Metrics(), MQTTClientConfig(enabled=False))
+    settings_changed = wire(broker, fwd)
+    broker.publish("/jobs", "/jobs", {"name": "while-off"})  # queued; its delivery greenlet has not run yet
+    on = SimpleNamespace(mqtt=SimpleNamespace(client=MQTTClientConfig(enabled=True, broker="tcp://127.0.0.1:1883")))
+    settings_changed(None, on)
+    broker.publish("/jobs", "/jobs", {"name": "again"})
+    assert broker.flush(timeout=5)
+    assert [payload["name"] for _event, payload in fwd.pending] == ["again"]
