@@ -125,7 +125,7 @@ def test_big_job_stored_in_batches_is_never_seen_half_stored(manager, api):
     conn = sqlite3.connect(f"file:{manager.db_path}?mode=ro", uri=True)
     try:
         assert conn.execute(
-            "SELECT job_schedulable, deps_pending, COUNT(*) FROM tasks t JOIN jobs j ON j.id = t.job_id"
+            "SELECT t.job_schedulable, t.deps_pending, COUNT(*) FROM tasks t JOIN jobs j ON j.id = t.job_id"
             " WHERE j.name = 'big' GROUP BY 1, 2 ORDER BY 2").fetchall() == [(1, 0, 1), (1, 1, n_tasks - 1)]
         assert conn.execute("SELECT c.status, c.count FROM job_task_counts c JOIN jobs j ON j.id = c.job_id"
                             " WHERE j.name = 'big'").fetchall() == [("queued", n_tasks)]
