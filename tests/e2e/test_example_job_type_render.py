@@ -3,44 +3,25 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
+from tests.e2e.blend import make_blend
 from tests.e2e.harness import E2EManager, WorkerProcess, wait_for_job
 from tests.e2e.test_worker_render import frame_count
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "job-types" / "multi_camera_render.js"
 
 # The default scene (cube, camera "Camera") plus a second camera looking from above.
-SCENE = """
-import bpy, sys
-scene = bpy.context.scene
-scene.render.engine = "CYCLES"
-scene.cycles.device = "CPU"
-scene.cycles.samples = 1
-scene.cycles.use_denoising = False
-scene.render.resolution_x = 64
-scene.render.resolution_y = 36
-scene.render.resolution_percentage = 100
-scene.render.fps = 24
-scene.frame_start, scene.frame_end = 1, 2
-scene.render.image_settings.file_format = "PNG"
+TOP_CAMERA = """
 data = bpy.data.cameras.new("Top View")
 top = bpy.data.objects.new("Top View", data)
 scene.collection.objects.link(top)
 top.location = (0.0, 0.0, 9.0)
-bpy.ops.wm.save_as_mainfile(filepath=sys.argv[sys.argv.index("--") + 1])
 """
 
 
 def two_camera_blend(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    script = path.parent / "make_scene.py"
-    script.write_text(SCENE, encoding="utf-8")
-    result = subprocess.run(["blender", "-b", "--factory-startup", "--python", str(script), "--", str(path)],
-                            capture_output=True, text=True, timeout=120)
-    assert path.exists(), result.stdout[-3000:] + result.stderr[-3000:]
-    return path
+    return make_blend(path, frames=2, extra=TOP_CAMERA)
 
 
 def test_multi_camera_example_renders_each_camera(tmp_path, need_blender):

@@ -12,18 +12,16 @@ login page.
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import program
+from tests.e2e.test_webui_live import JOBS_ROWS, job_row, job_status_in_db, submit
 from tests.e2e.webui_harness import browser, page, screenshot  # noqa: F401  (fixtures)
 from tests.integration.farm import REPO, Api, ManagerProcess, wait_until
 
-JOBS_ROWS = '.vtable[data-table="jobs"] .vtable-row'
 PASSWORDS = {"ada": "ada-secret-1", "bob": "bob-secret-2", "cy": "cy-secret-3", "root": "root-secret-4"}
 ROLES = {"ada": "artist", "bob": "artist", "cy": "manager", "root": "admin"}
 
@@ -63,27 +61,6 @@ def as_user(farm: ManagerProcess):
         return clients[name]
 
     return get
-
-
-def submit(api: Api, name: str) -> dict:
-    resp = api.post("/api/v3/jobs", json={
-        "name": name, "type": "echo-sleep-test", "priority": 50, "submitter_platform": "linux",
-        "settings": {"message": f"hello from {name}", "sleep_duration_seconds": 1, "sleep_repeats": 1}})
-    assert resp.status_code == 200, resp.text
-    return resp.json()
-
-
-def job_status_in_db(db_path: Path, job_id: str) -> str:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        row = conn.execute("SELECT status FROM jobs WHERE uuid = ?", (job_id,)).fetchone()
-    finally:
-        conn.close()
-    return row[0] if row else ""
-
-
-def job_row(page, name: str):
-    return page.locator(JOBS_ROWS, has_text=name)
 
 
 def log_in(page, farm: ManagerProcess, name: str, password: str | None = None, path: str = "/app/jobs") -> None:

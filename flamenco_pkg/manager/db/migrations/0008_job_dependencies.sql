@@ -42,7 +42,12 @@ BEGIN
         job_tag_id = new.worker_tag_id,
         job_schedulable = (new.status IN ('queued', 'active') AND new.delete_requested_at IS NULL
                            AND new.deps_pending = 0)
-    WHERE job_id = new.id AND status IN ('queued', 'soft-failed');
+    WHERE job_id = new.id AND status IN ('queued', 'soft-failed')
+      -- rows that hold the job's values already are not rewritten: a job's tasks made not
+      -- runnable beforehand in batches (job deletion) are only read when the job is marked
+      AND (job_priority != new.priority OR job_tag_id IS NOT new.worker_tag_id
+           OR job_schedulable != (new.status IN ('queued', 'active') AND new.delete_requested_at IS NULL
+                                  AND new.deps_pending = 0));
 END;
 
 DROP TRIGGER tasks_requeued_from_job;

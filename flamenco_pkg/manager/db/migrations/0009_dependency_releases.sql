@@ -34,25 +34,5 @@ BEGIN
     INSERT INTO dependency_releases (dependency_id) VALUES (new.id);
 END;
 
--- Rows of tasks that already hold the job's values are not rewritten: with
--- a job's tasks made not runnable beforehand in batches (job deletion, see
--- job_deleter), marking the job only reads its tasks.
-DROP TRIGGER jobs_schedule_fields;
-CREATE TRIGGER jobs_schedule_fields
-AFTER UPDATE OF status, priority, worker_tag_id, delete_requested_at, deps_pending ON jobs
-WHEN old.status != 'under-construction' AND (
-     old.priority != new.priority
-  OR old.worker_tag_id IS NOT new.worker_tag_id
-  OR (old.status IN ('queued', 'active') AND old.delete_requested_at IS NULL AND old.deps_pending = 0)
-     != (new.status IN ('queued', 'active') AND new.delete_requested_at IS NULL AND new.deps_pending = 0))
-BEGIN
-    UPDATE tasks SET
-        job_priority = new.priority,
-        job_tag_id = new.worker_tag_id,
-        job_schedulable = (new.status IN ('queued', 'active') AND new.delete_requested_at IS NULL
-                           AND new.deps_pending = 0)
-    WHERE job_id = new.id AND status IN ('queued', 'soft-failed')
-      AND (job_priority != new.priority OR job_tag_id IS NOT new.worker_tag_id
-           OR job_schedulable != (new.status IN ('queued', 'active') AND new.delete_requested_at IS NULL
-                                  AND new.deps_pending = 0));
-END;
+-- Job deletion unschedules a job's tasks in batches first; migration 0008's
+-- jobs_schedule_fields then rewrites only rows that still differ.
