@@ -123,11 +123,16 @@ class ManagerProc(_ServerProc):
             "shaman:\n  enabled: false\n", encoding="utf-8")
 
     def start(self) -> "ManagerProc":
-        if not MANAGER_PYZ.exists():
+        """The zipapp, or with FLAMENCO_BENCH_SOURCE=1 the source tree (for profiling between builds)."""
+        if os.environ.get("FLAMENCO_BENCH_SOURCE") == "1":
+            command = [sys.executable, str(REPO / "flamenco.py"), "manager"]
+        elif MANAGER_PYZ.exists():
+            command = [sys.executable, str(MANAGER_PYZ)]
+        else:
             raise RuntimeError(f"{MANAGER_PYZ.name} is not built: run `make zipapps`")
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.write_config()  # the port is new for every start
-        self._spawn([sys.executable, str(MANAGER_PYZ), "-scripts", str(self.workdir / "scripts")])
+        self._spawn([*command, "-scripts", str(self.workdir / "scripts")])
         return self
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -100,9 +99,9 @@ def main(argv: list[str] | None = None) -> int:
 def serve(config, config_path: Path, scripts: str | None) -> int:
     import socketio
     from gevent.pywsgi import WSGIServer
-    from geventwebsocket.handler import WebSocketHandler
 
     from .app import build_app
+    from .http_handler import ApiHandler
     from .config import listen_host_port
     from .context import open_manager
     from .events import Changes, lifecycle
@@ -126,25 +125,8 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     manager.metrics.watch_socketio(lambda: len(sio.eio.sockets))
     wsgi = socketio.WSGIApp(sio, build_app(manager))
 
-    class Handler(WebSocketHandler):
-        """Answers without Nagle's delay, and lets a held request see its client's socket."""
-
-        def handle(self):
-            # Headers and body go out in two writes; without TCP_NODELAY the body
-            # waits for the client's delayed ACK (~40 ms on every answer).
-            try:
-                self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass  # not TCP (a test's socket pair)
-            return super().handle()
-
-        def get_environ(self):
-            environ = super().get_environ()
-            environ["flamenco.client_socket"] = self.socket
-            return environ
-
     server = WSGIServer((host, port), wsgi, log=None, error_log=logging.getLogger("flamenco.http"),
-                        handler_class=Handler)
+                        handler_class=ApiHandler)
     server.pre_start_hook = plain_http_for_foreign_origins(lambda: manager.config)
     try:
         server.start()
@@ -175,6 +157,7 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     manager.broker.flush(timeout=2)
     gevent.killall(loops, timeout=5)
     server.stop(timeout=5)
+    manager.task_logs.close()  # the lines still queued are written
     manager.db.checkpoint()
     manager.db.close()
     return 0

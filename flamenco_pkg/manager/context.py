@@ -22,6 +22,7 @@ from .db.connection import Database
 from .disk_full import DiskFull, DiskWatch, is_disk_full
 from .events import Changes, EventBroker
 from .job_types import JobTypeRegistry
+from .local_storage.task_log_writer import TaskLogWriter
 from .local_storage.task_logs import TaskLogs
 from .scheduler import wakeups
 from .scheduler.waiters import Waiters
@@ -41,7 +42,7 @@ class Manager:
     config_path: Path
     db: Database
     job_types: JobTypeRegistry
-    task_logs: TaskLogs
+    task_logs: TaskLogWriter
     broker: EventBroker = field(default_factory=EventBroker)
     variables: Variables = None  # type: ignore[assignment]  # built from config in __post_init__
     # Jobs whose deletion was requested, for the job deleter loop (it also rescans).
@@ -83,6 +84,7 @@ class Manager:
         """One transaction; its log lines and events go out after the commit."""
         changes = Changes()
         with self.db.tx() as conn:
+            self.worker_auth.seen.write(conn)  # so the change sees when Workers were last heard from
             yield conn, changes
             for hook in self.tx_hooks:
                 hook(conn, changes)
@@ -101,37 +103,40 @@ class Manager:
         return report
 
     def publish(self, changes: Changes) -> None:
-        """Write the log lines, then queue the events (the broker sends them from its own greenlets);
-        DiskFull afterwards if log lines were lost."""
-        lost: DiskFull | None = None
+        """Queue the log lines (written on the task-log thread), then the events (sent by the broker's
+        greenlets). A change holding lines a Worker sent waits for them: DiskFull when they were lost,
+        so the Worker keeps them and sends them again."""
         # One append per task: a hand-out or an update writes two or three lines to the same log.
         per_task: dict[tuple[str, str], list[str]] = {}
+        sent_by_worker = False
         for job_uuid, task_uuid, text, stamp in changes.logs:
             line = TaskLogs.timestamped(text) if stamp else text
+            sent_by_worker = sent_by_worker or not stamp
             per_task.setdefault((job_uuid, task_uuid), []).append(line if line.endswith("\n") else line + "\n")
-        for (job_uuid, task_uuid), lines in per_task.items():
-            try:
-                self.append_task_log(job_uuid, task_uuid, "".join(lines), timestamp=False)
-            except DiskFull as exc:
-                lost = lost or exc
+        lines = [(job_uuid, task_uuid, "".join(texts)) for (job_uuid, task_uuid), texts in per_task.items()]
+        lost: DiskFull | None = None
+        if lines and sent_by_worker:
+            lost = self._logs_written(*self.task_logs.append(lines), lines)
+        elif lines:
+            self.task_logs.append_later(lines, lambda written, exc: self._logs_written(written, exc, lines))
         for event, room, payload in changes.events:
             self.broker.publish(event, room, payload)
         if lost is not None:
             raise lost
 
-    def append_task_log(self, job_uuid: str, task_uuid: str, text: str, *, timestamp: bool) -> None:
-        """Append to a task's log and tell the subscribers; DiskFull when there is no room."""
-        if timestamp:
-            text = TaskLogs.timestamped(text)
-        try:
-            written = self.task_logs.append(job_uuid, task_uuid, text)
-        except OSError as exc:
-            if is_disk_full(exc):
-                raise self.disk.full(self.task_logs.path(job_uuid, task_uuid), "task logs") from exc
-            log.error("cannot write the log of task %s: %s", task_uuid, exc)
-            return
-        if written:
-            self.broker.publish(*events.task_log(task_uuid, written))
+    def _logs_written(self, written: list[tuple[str, str, str]], exc: BaseException | None,
+                      lines: list[tuple[str, str, str]]) -> DiskFull | None:
+        """Tell the subscribers what was written; a failure is logged (and recorded when the disk is full)."""
+        for _job_uuid, task_uuid, text in written:
+            self.broker.publish(*events.task_log(task_uuid, text))
+        if exc is None:
+            return None
+        done = {task_uuid for _job_uuid, task_uuid, _text in written}
+        failed = next(((j, t) for j, t, _text in lines if t not in done), lines[0][:2])
+        if isinstance(exc, OSError) and is_disk_full(exc):
+            return self.disk.full(self.task_logs.path(*failed), "task logs")
+        log.error("cannot write the log of task %s: %s", failed[1], exc)
+        return None
 
 
 def _farm_status_inputs(conn: sqlite3.Connection) -> tuple[list, list[str]]:
@@ -149,5 +154,5 @@ def open_manager(config: config_mod.Config, config_path: Path, base_dir: Path,
         config_path=config_path,
         db=db,
         job_types=JobTypeRegistry(scripts_dir),
-        task_logs=TaskLogs(storage_root),
+        task_logs=TaskLogWriter(TaskLogs(storage_root)),
     )

@@ -4,8 +4,12 @@ bcrypt runs once per Worker and stored hash: after a secret has been verified,
 the Manager remembers an HMAC of it under a key that lives only in this
 process, next to the stored hash it was checked against. Later requests with
 the same secret cost one HMAC. The Worker's row is still read on every request
-(one short transaction that also marks it seen), so a deleted Worker, or a row
-whose stored hash changed, is refused or re-checked at once.
+(a read without a write transaction), so a deleted Worker, or a row whose stored
+hash changed, is refused or re-checked at once.
+
+Marking a Worker seen is not a transaction of its own either: the marks wait in
+memory (`SeenMarks`) and are written at the start of the next write transaction
+(`Manager.change`), or by a loop within a second, at most once a second per Worker.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from datetime import datetime, timedelta
 import bcrypt
 
 from .db import workers as worker_db
-from .db.connection import from_db_time
+from .db.connection import from_db_time, utcnow
 
 BCRYPT_ROUNDS = 4  # bcrypt's minimum: the secret is random, so cost buys little
 SEEN_RESOLUTION = timedelta(seconds=1)  # last_seen is written at most this often per Worker
@@ -50,12 +54,34 @@ def parse_basic(header: str) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
+class SeenMarks:
+    """When Workers were last heard from, waiting to be written with the next transaction."""
+
+    def __init__(self) -> None:
+        self._pending: dict[int, str] = {}  # worker id -> database time
+
+    def note(self, row: sqlite3.Row) -> None:
+        """Remember that this Worker called now, unless its stored mark is recent enough."""
+        if _seen_long_ago(row):
+            self._pending[row["id"]] = utcnow()
+
+    def __bool__(self) -> bool:
+        return bool(self._pending)
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        """Write the waiting marks in the caller's transaction (a rolled-back one is noted again)."""
+        if self._pending:
+            pending, self._pending = self._pending, {}
+            worker_db.mark_seen_many(conn, pending.items())
+
+
 class WorkerAuth:
     """Verifies Worker credentials, with bcrypt only on a Worker's first request."""
 
     def __init__(self) -> None:
         self._key = secrets.token_bytes(32)
         self._proven: dict[str, tuple[str, bytes]] = {}  # worker uuid -> (stored hash, HMAC of its secret)
+        self.seen = SeenMarks()
 
     def _mac(self, secret: str) -> bytes:
         return hmac.new(self._key, secret.encode("utf-8"), hashlib.sha256).digest()
@@ -76,9 +102,7 @@ class WorkerAuth:
         with manager.db.peek() as conn:
             row = worker_db.fetch_by_uuid(conn, uuid)
         if row is not None and self._known_good(row, secret):
-            if _seen_long_ago(row):
-                with manager.db.tx() as conn:
-                    worker_db.mark_seen(conn, row["id"])
+            self.seen.note(row)
             return row
         # Not proven yet (or a different secret): bcrypt, outside the database lock.
         stored = row["secret"].encode("ascii") if row is not None else _DUMMY_HASH
@@ -86,8 +110,7 @@ class WorkerAuth:
             self._proven.pop(uuid, None)
             return None
         self._proven[uuid] = (row["secret"], self._mac(secret))
-        with manager.db.tx() as conn:
-            _mark_seen(conn, row)
+        self.seen.note(row)
         return row
 
     def forget(self, uuid: str) -> None:
@@ -98,8 +121,3 @@ class WorkerAuth:
 def _seen_long_ago(row: sqlite3.Row) -> bool:
     seen = from_db_time(row["last_seen_at"])
     return seen is None or datetime.now(seen.tzinfo) - seen >= SEEN_RESOLUTION
-
-
-def _mark_seen(conn: sqlite3.Connection, row: sqlite3.Row) -> None:
-    if _seen_long_ago(row):
-        worker_db.mark_seen(conn, row["id"])

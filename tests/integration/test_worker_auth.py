@@ -62,3 +62,21 @@ def test_bad_credentials_are_refused_before_the_body_is_read(manager):
     resp = w.api.post("/api/v3/worker/task/not-a-uuid", data=b"{not json", auth=(w.uuid, "wrong"),
                       headers={"Content-Type": "application/json"}, check=False)
     assert resp.status_code == 403
+
+
+def test_a_worker_that_only_polls_its_state_is_marked_seen_within_seconds(manager):
+    """Polling writes nothing itself; the marks loop stores it (else asleep Workers would time out)."""
+    import time
+
+    w = ScriptedWorker(manager.url).start()
+    old = "2020-01-01T00:00:00.000000Z"
+    with sqlite3.connect(manager.db_path) as conn:
+        conn.execute("UPDATE workers SET last_seen_at = ? WHERE uuid = ?", (old, w.uuid))
+    assert _state(w).status_code == 204
+    deadline = time.monotonic() + 10
+    seen = old
+    while seen == old and time.monotonic() < deadline:
+        time.sleep(0.1)
+        with sqlite3.connect(manager.db_path) as conn:
+            seen = conn.execute("SELECT last_seen_at FROM workers WHERE uuid = ?", (w.uuid,)).fetchone()[0]
+    assert seen > old

@@ -26,6 +26,7 @@ from flamenco_pkg.manager.db import workers as worker_db
 from flamenco_pkg.manager.db.connection import Database, DatabaseError, utcnow
 from flamenco_pkg.manager.job_types import JobTypeRegistry
 from flamenco_pkg.manager.local_storage.task_logs import TaskLogs
+from flamenco_pkg.manager.local_storage.task_log_writer import TaskLogWriter
 from flamenco_pkg.manager.routes import job_control, jobs, meta, worker_mgt
 from flamenco_pkg.manager.routes.common import ApiRequest, Reply
 
@@ -253,7 +254,7 @@ def test_peek_reads_the_latest_commit_without_a_transaction(db):
 @pytest.fixture
 def manager(tmp_path: Path, db: Database) -> Manager:
     return Manager(config=Config(), config_path=tmp_path / "flamenco-manager.yaml", db=db,
-                   job_types=JobTypeRegistry(None), task_logs=TaskLogs(tmp_path / "storage"))
+                   job_types=JobTypeRegistry(None), task_logs=TaskLogWriter(TaskLogs(tmp_path / "storage")))
 
 
 def _request(**path: str) -> ApiRequest:

@@ -165,11 +165,12 @@ def test_the_release_loop_frees_the_dependents_after_a_completion_event(tmp_path
     from flamenco_pkg.manager.context import Manager
     from flamenco_pkg.manager.job_types import JobTypeRegistry
     from flamenco_pkg.manager.local_storage.task_logs import TaskLogs
+    from flamenco_pkg.manager.local_storage.task_log_writer import TaskLogWriter
     from flamenco_pkg.manager.loops import dependency_release
     from flamenco_pkg.manager.state_machine.apply import change_task_status
 
     manager = Manager(config=Config(), config_path=tmp_path / "flamenco-manager.yaml", db=db,
-                      job_types=JobTypeRegistry(None), task_logs=TaskLogs(tmp_path / "storage"))
+                      job_types=JobTypeRegistry(None), task_logs=TaskLogWriter(TaskLogs(tmp_path / "storage")))
     with db.tx() as conn:
         _, first, dependents = add_job(conn, FAN_OUT)
     woken = []

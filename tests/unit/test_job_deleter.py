@@ -9,6 +9,7 @@ import pytest
 
 from flamenco_pkg.manager.config import Config
 from flamenco_pkg.manager.context import open_manager
+from flamenco_pkg.manager.events import Changes
 from flamenco_pkg.manager.db import jobs as job_db
 from flamenco_pkg.manager.db import tasks as task_db
 from flamenco_pkg.manager.db.connection import utcnow
@@ -44,16 +45,23 @@ def job_exists(manager, job_id: int) -> bool:
         return job_db.fetch_by_id(conn, job_id) is not None
 
 
+def _log(manager, job_uuid: str, task_uuid: str, text: str, *, by_worker: bool) -> None:
+    changes = Changes()
+    changes.log(job_uuid, task_uuid, text, timestamp=not by_worker)
+    manager.publish(changes)
+    manager.task_logs.flush()
+
+
 def test_a_late_log_line_leaves_no_orphan_folder(manager):
     job_id, job_uuid, task_uuid = add_job(manager)
-    manager.append_task_log(job_uuid, task_uuid, "rendering", timestamp=False)
-    job_dir = manager.task_logs.path_of_job(job_uuid)
+    _log(manager, job_uuid, task_uuid, "rendering", by_worker=True)
+    job_dir = manager.task_logs.logs.path_of_job(job_uuid)
     assert job_dir.is_dir()
 
     assert delete_job(manager, job_id) is True
     assert not job_exists(manager, job_id) and not job_dir.exists()
     # A log line published after the deletion (a request that committed before it).
-    manager.append_task_log(job_uuid, task_uuid, "a late line", timestamp=True)
+    _log(manager, job_uuid, task_uuid, "a late line", by_worker=False)
     assert not job_dir.exists() and not job_dir.parent.exists()
 
 

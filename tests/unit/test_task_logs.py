@@ -111,3 +111,41 @@ def test_a_failed_append_leaves_the_file_as_it_was(tmp_path, monkeypatch):
     assert logs.tail(job, task) == "kept\n"
     logs.append(job, task, "after")
     assert logs.tail(job, task) == "kept\nafter\n"
+
+
+def test_the_writer_thread_keeps_the_order_lines_were_queued_in(tmp_path):
+    """Queued lines (the Manager's own) and waited-for lines (a Worker's) land in the order asked,
+    and a tail read queued after them sees them all."""
+    import threading
+
+    from flamenco_pkg.manager.local_storage.task_log_writer import TaskLogWriter
+
+    writer = TaskLogWriter(TaskLogs(tmp_path))
+    job, task = new_id(), new_id()
+    threads_used = set()
+    written = []
+
+    def done(lines, error):
+        assert error is None
+        written.extend(text for _job, _task, text in lines)
+
+    real_append = writer.logs.append
+
+    def append(*args):
+        threads_used.add(threading.get_ident())
+        return real_append(*args)
+
+    writer.logs.append = append
+    for i in range(100):
+        if i % 10 == 9:
+            lines, error = writer.append([(job, task, f"line {i}")])
+            assert error is None and lines == [(job, task, f"line {i}\n")]
+        else:
+            writer.append_later([(job, task, f"line {i}")], done)
+    tail = writer.tail(job, task)
+    assert tail.splitlines()[-1] == "line 99"
+    content = writer.logs.path(job, task).read_text().splitlines()
+    assert content == [f"line {i}" for i in range(100)]
+    writer.close()
+    assert len(written) == 90  # every queued line was reported back
+    assert threads_used and threading.get_ident() not in threads_used  # not on the caller's thread

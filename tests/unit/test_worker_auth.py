@@ -52,3 +52,40 @@ def test_a_wrong_secret_after_the_proof_is_refused_and_checked(farm):
 
 def test_too_long_secret_is_refused_without_an_error(farm):
     assert farm.auth.authenticate(farm.manager, basic(farm.uuid, "x" * 100)) is None
+
+
+def _last_seen(db, wid):
+    with db.tx() as conn:
+        return conn.execute("SELECT last_seen_at FROM workers WHERE uuid = ?", (wid,)).fetchone()[0]
+
+
+def test_a_call_marks_the_worker_seen_with_the_next_write_not_on_its_own(farm):
+    before = "2020-01-01T00:00:00.000000Z"
+    with farm.manager.db.tx() as conn:
+        conn.execute("UPDATE workers SET last_seen_at = ? WHERE uuid = ?", (before, farm.uuid))
+    assert farm.auth.authenticate(farm.manager, basic(farm.uuid, "s3cret")) is not None
+    assert _last_seen(farm.manager.db, farm.uuid) == before  # no transaction of its own
+    assert farm.auth.seen
+    with farm.manager.db.tx() as conn:
+        farm.auth.seen.write(conn)
+    assert not farm.auth.seen
+    assert _last_seen(farm.manager.db, farm.uuid) not in (None, before)
+
+
+def test_a_mark_never_moves_last_seen_back(farm):
+    with farm.manager.db.tx() as conn:
+        conn.execute("UPDATE workers SET last_seen_at = '2020-01-01T00:00:00.000000Z' WHERE uuid = ?", (farm.uuid,))
+    row = farm.auth.authenticate(farm.manager, basic(farm.uuid, "s3cret"))
+    future = "2999-01-01T00:00:00.000000Z"
+    with farm.manager.db.tx() as conn:
+        conn.execute("UPDATE workers SET last_seen_at = ? WHERE id = ?", (future, row["id"]))
+        farm.auth.seen.write(conn)
+    assert _last_seen(farm.manager.db, farm.uuid) == future
+
+
+def test_a_worker_seen_within_the_second_is_not_marked_again(farm):
+    with farm.manager.db.tx() as conn:
+        conn.execute("UPDATE workers SET last_seen_at = ? WHERE uuid = ?",
+                     (worker_auth.utcnow(), farm.uuid))
+    assert farm.auth.authenticate(farm.manager, basic(farm.uuid, "s3cret")) is not None
+    assert not farm.auth.seen

@@ -60,8 +60,10 @@ def set_request(conn: sqlite3.Connection, worker_id: int, status: str, lazy: boo
     )
 
 
-def mark_seen(conn: sqlite3.Connection, worker_id: int) -> None:
-    conn.execute("UPDATE workers SET last_seen_at = ? WHERE id = ?", (utcnow(), worker_id))
+def mark_seen_many(conn: sqlite3.Connection, seen: Iterable[tuple[int, str]]) -> None:
+    """(worker id, time) pairs; a mark never moves a Worker's last_seen_at back."""
+    conn.executemany("UPDATE workers SET last_seen_at = ?2 WHERE id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?2)",
+                     seen)
 
 
 def tag_ids(conn: sqlite3.Connection, worker_id: int) -> list[int]:

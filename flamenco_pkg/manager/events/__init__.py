@@ -10,6 +10,7 @@ loop) from greenlets of their own, so no request waits for a browser.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +50,7 @@ def job_updated(changes: Changes, job: sqlite3.Row, *, previous_status: str | No
     changes.add("/jobs", "/jobs", payload)
 
 
-def task_updated(changes: Changes, task: sqlite3.Row, *, previous_status: str | None = None) -> None:
+def task_updated(changes: Changes, task: Mapping[str, Any], *, previous_status: str | None = None) -> None:
     payload: dict[str, Any] = {
         "id": task["uuid"], "job_id": task["job_uuid"], "name": task["name"],
         "updated": api_time(task["updated_at"]), "status": task["status"], "activity": task["activity"],

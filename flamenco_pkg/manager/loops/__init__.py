@@ -18,12 +18,12 @@ from ..shaman import gc_loop as shaman_gc_loop
 from ..sleep import loop as sleep_loop
 from ..timeouts import loop as timeout_loop
 from ..webhooks import loop as webhook_loop
-from . import dependency_release, farm_status, integrity_check, ssdp, wal_checkpoint
+from . import dependency_release, farm_status, integrity_check, ssdp, wal_checkpoint, worker_seen
 
 log = logging.getLogger("flamenco.loops")
 
 LOOPS = (dependency_release, disk_full_loop, farm_status, integrity_check, job_deleter_loop, last_rendered_loop, mqtt_loop,
-         shaman_gc_loop, sleep_loop, ssdp, timeout_loop, wal_checkpoint, webhook_loop)
+         shaman_gc_loop, sleep_loop, ssdp, timeout_loop, wal_checkpoint, webhook_loop, worker_seen)
 
 
 def start_all(manager) -> list:

@@ -44,4 +44,5 @@ def mount(app: bottle.Bottle, manager: Manager) -> None:
 
     @app.route("/job-files/<path:path>", method=["GET", "HEAD"])
     def job_files(path: str) -> bottle.HTTPResponse:
+        manager.task_logs.flush()  # a task log holds every line queued before this download
         return serve_job_file(root, path)

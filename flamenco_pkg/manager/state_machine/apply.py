@@ -77,14 +77,14 @@ def change_task_status(conn: sqlite3.Connection, changes: Changes, task: sqlite3
     """
     old = task["status"]
     if old != new_status:
-        task_db.set_clock(conn, task["job_id"], [task["id"]], states.task_clock(old, new_status))
-        task_db.set_status(conn, task["id"], new_status, activity)
-        if new_status == TaskStatus.COMPLETED:
-            task_db.set_steps(conn, task["id"], task["job_id"], task["steps_completed"], task["steps_total"])
-        elif new_status == TaskStatus.QUEUED:
-            task_db.set_steps(conn, task["id"], task["job_id"], task["steps_completed"], 0)
+        steps = (task["steps_total"] if new_status == TaskStatus.COMPLETED
+                 else 0 if new_status == TaskStatus.QUEUED else None)
+        changed = task_db.change_status(conn, task["id"], new_status, clock=str(states.task_clock(old, new_status)),
+                                        activity=activity, steps_completed=steps)
+        if steps is not None and steps != task["steps_completed"]:
+            task_db.add_job_steps(conn, task["job_id"], steps - task["steps_completed"], changed["updated_at"])
         changes.log(task["job_uuid"], task["uuid"], f"task changed status {old} -> {new_status}")
-        events.task_updated(changes, task_db.fetch_by_id(conn, task["id"]), previous_status=old)
+        events.task_updated(changes, {**dict(task), **dict(changed)}, previous_status=old)
     elif activity is not None:
         task_db.set_activity(conn, task["id"], activity)
     if not cascade:
