@@ -67,6 +67,7 @@ class Manager:
 
     def __post_init__(self) -> None:
         self.variables = Variables.from_config(self.config)
+        self.task_logs.on_written = self._logs_written
         self.db.on_full = lambda _exc: self.disk.full(self.db.path, "database")
         # A hang-up wakes its request at once (see app.py), so the check need not poll often.
         self.waiters = Waiters(cancel_poll_s=30, work_left=self._any_runnable)
@@ -118,7 +119,7 @@ class Manager:
         if lines and sent_by_worker:
             lost = self._logs_written(*self.task_logs.append(lines), lines)
         elif lines:
-            self.task_logs.append_later(lines, lambda written, exc: self._logs_written(written, exc, lines))
+            self.task_logs.append_later(lines)  # self._logs_written hears how it went
         for event, room, payload in changes.events:
             self.broker.publish(event, room, payload)
         if lost is not None:

@@ -125,9 +125,11 @@ def test_the_writer_thread_keeps_the_order_lines_were_queued_in(tmp_path):
     threads_used = set()
     written = []
 
-    def done(lines, error):
+    def done(lines, error, asked):
         assert error is None
         written.extend(text for _job, _task, text in lines)
+
+    writer.on_written = done
 
     real_append = writer.logs.append
 
@@ -141,7 +143,7 @@ def test_the_writer_thread_keeps_the_order_lines_were_queued_in(tmp_path):
             lines, error = writer.append([(job, task, f"line {i}")])
             assert error is None and lines == [(job, task, f"line {i}\n")]
         else:
-            writer.append_later([(job, task, f"line {i}")], done)
+            writer.append_later([(job, task, f"line {i}")])
     tail = writer.tail(job, task)
     assert tail.splitlines()[-1] == "line 99"
     content = writer.logs.path(job, task).read_text().splitlines()
