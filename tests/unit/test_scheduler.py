@@ -159,8 +159,7 @@ def test_ties_go_to_the_oldest_task(farm):
 def test_already_active_task_is_handed_out_again(farm):
     w = farm.worker()
     _, (t, u) = farm.job(tasks=[("t", "blender", 50), ("u", "blender", 50)])
-    task_db.assign(farm.conn, u, w)
-    farm.status(u, "active")
+    task_db.change_status(farm.conn, u, "active", clock="start", worker_id=w)
     assert scheduling.already_active_task(farm.conn, w) == u
     assert scheduling.already_active_task(farm.conn, farm.worker()) is None
 

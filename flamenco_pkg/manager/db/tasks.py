@@ -268,23 +268,30 @@ _CLOCK_SET = {  # a single task's run times, as part of its status UPDATE (see s
 
 
 def change_status(conn: sqlite3.Connection, task_id: int, status: str, *, clock: str,
-                  activity: str | None = None, steps_completed: int | None = None) -> sqlite3.Row:
+                  activity: str | None = None, steps_completed: int | None = None,
+                  worker_id: int | None = None, touched: bool = False) -> sqlite3.Row:
     """One task's new status with its run times (`TaskClock` "start", "finish", "clear" or "keep"),
-    activity and progress in one UPDATE; returns the columns an event shows.
+    activity, progress, the Worker it is assigned to and its last touch, in one UPDATE; returns the
+    columns an event shows.
 
     The hot path of every hand-out and completion: one statement where there
-    were three. Mass changes use `mass_set_status` and `set_clock`.
+    were four. Mass changes use `mass_set_status` and `set_clock`.
     """
     sets = "status = :status, updated_at = :now" + _CLOCK_SET[clock]
     if activity is not None:
         sets += ", activity = :activity"
     if steps_completed is not None:
         sets += ", steps_completed = :steps"
+    if worker_id is not None:
+        sets += ", worker_id = :worker"
+    if touched or worker_id is not None:
+        sets += ", last_touched_at = :now"
     return conn.execute(
         f"""UPDATE tasks SET {sets} WHERE id = :id
-            RETURNING updated_at, status, activity, steps_completed, started_at, finished_at""",
+            RETURNING updated_at, status, activity, steps_completed, started_at, finished_at, worker_id,
+                      last_touched_at""",
         {"id": task_id, "status": status, "now": utcnow(), "activity": (activity or "")[:255],
-         "steps": steps_completed}).fetchone()
+         "steps": steps_completed, "worker": worker_id}).fetchone()
 
 
 def add_job_steps(conn: sqlite3.Connection, job_id: int, delta: int, now: str) -> None:
@@ -302,12 +309,6 @@ def set_steps(conn: sqlite3.Connection, task_id: int, job_id: int, old: int, new
     now = utcnow()
     conn.execute("UPDATE tasks SET steps_completed = ?, updated_at = ? WHERE id = ?", (new, now, task_id))
     add_job_steps(conn, job_id, new - old, now)
-
-
-def assign(conn: sqlite3.Connection, task_id: int, worker_id: int) -> None:
-    now = utcnow()
-    conn.execute("UPDATE tasks SET worker_id = ?, last_touched_at = ?, updated_at = ? WHERE id = ?",
-                 (worker_id, now, now, task_id))
 
 
 def touch(conn: sqlite3.Connection, task_id: int, activity: str | None = None) -> None:

@@ -100,24 +100,26 @@ def task_update(m: Manager, r: ApiRequest) -> Reply:
                                             reported_status=reported)
         except states.TransitionRefused as exc:
             raise ManagerError(exc.http_status, exc.message) from exc
-        task_db.touch(conn, task["id"], activity=body.get("activity"))
+        # A status change touches the task in its own UPDATE; a failure goes its own way.
+        changing = bool(reported) and reported != task["status"] and reported != "failed"
+        if not changing:
+            task_db.touch(conn, task["id"], activity=body.get("activity"))
         if body.get("log"):
             changes.log(task["job_uuid"], task["uuid"], body["log"], timestamp=False)
         if "steps_completed" in body:
             steps = max(0, min(int(body["steps_completed"]), task["steps_total"]))
             if steps != task["steps_completed"]:
                 task_db.set_steps(conn, task["id"], task["job_id"], task["steps_completed"], steps)
-                events.task_updated(changes, task_db.fetch_by_id(conn, task["id"]))
+                task = task_db.fetch_by_id(conn, task["id"])
+                events.task_updated(changes, task)
                 events.job_updated(changes, job_db.fetch_by_id(conn, task["job_id"]))
-        if reported and reported != task["status"]:
-            task = task_db.fetch_by_id(conn, task["id"])
-            if reported == "failed":
-                worker = worker_db.fetch_by_id(conn, r.worker["id"])
-                worker_failed_task(conn, changes, task, worker,
-                                   blocklist_threshold=m.config.blocklist_threshold,
-                                   softfail_limit=m.config.task_fail_after_softfail_count)
-            else:
-                change_task_status(conn, changes, task, reported)
+        if changing:
+            change_task_status(conn, changes, task, reported, activity=body.get("activity"), touched=True)
+        elif reported == "failed" and task["status"] != "failed":
+            worker = worker_db.fetch_by_id(conn, r.worker["id"])
+            worker_failed_task(conn, changes, task_db.fetch_by_id(conn, task["id"]), worker,
+                               blocklist_threshold=m.config.blocklist_threshold,
+                               softfail_limit=m.config.task_fail_after_softfail_count)
     return NO_CONTENT
 
 

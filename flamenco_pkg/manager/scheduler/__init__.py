@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,21 +42,21 @@ def assign_task(manager: Manager, worker_id: int) -> dict[str, Any] | StatusChan
             raise ManagerError(409, f'worker is in status "{worker["status"] or "registered"}", '
                                 'it must be awake to get tasks')
         task_id = scheduling.already_active_task(conn, worker_id)
-        if task_id is None:
+        if task_id is not None:
+            task = task_db.fetch_by_id(conn, task_id)
+        else:
             picked = manager.metrics.time_pick()
             task_id = scheduling.next_runnable_task(
                 conn, worker_id, worker_db.split_types(worker["supported_task_types"]))
             picked()
             if task_id is None:
                 return None
-            task_db.assign(conn, task_id, worker_id)
             manager.metrics.task_dispatches.inc()
             task = task_db.fetch_by_id(conn, task_id)
             changes.log(task["job_uuid"], task["uuid"],
                         f"task assigned to worker {worker['name']} ({worker['uuid']})")
-            change_task_status(conn, changes, task, "active")
+            task = change_task_status(conn, changes, task, "active", assign_to=worker)
             events.worker_updated(changes, worker)  # the row read above: an assignment does not change it
-        task = task_db.fetch_by_id(conn, task_id)
     return _assigned_task(manager, task, worker)
 
 
@@ -88,7 +88,7 @@ def assign_or_wait(manager: Manager, worker: sqlite3.Row, wait_s: int,
         stop_watching()
 
 
-def _assigned_task(manager: Manager, task: sqlite3.Row, worker: sqlite3.Row) -> dict[str, Any]:
+def _assigned_task(manager: Manager, task: Mapping[str, Any], worker: sqlite3.Row) -> dict[str, Any]:
     commands = manager.variables.expand_for_worker(json.loads(task["commands"]), worker["platform"])
     return {
         "uuid": task["uuid"],

@@ -8,6 +8,9 @@ which are written and sent after the commit.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
 from flamenco_pkg.api.statuses import TaskStatus
 
 from .. import events
@@ -67,33 +70,46 @@ def change_job_status(conn: sqlite3.Connection, changes: Changes, job_id: int, n
     apply_job_steps(conn, changes, job_id, steps)
 
 
-def change_task_status(conn: sqlite3.Connection, changes: Changes, task: sqlite3.Row, new_status: str,
-                       *, activity: str | None = None, cascade: bool = True) -> None:
-    """One task's status change, with its log line, event and job cascade.
+def change_task_status(conn: sqlite3.Connection, changes: Changes, task: Mapping[str, Any], new_status: str,
+                       *, activity: str | None = None, cascade: bool = True, touched: bool = False,
+                       assign_to: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """One task's status change, with its log line, event and job cascade; returns the task as changed.
 
     The cascade runs even when the status did not really change, as upstream
     does, so a job stuck in pause-requested still settles. `cascade=False` is
-    for callers that decide the job's status themselves.
+    for callers that decide the job's status themselves. `touched` marks the
+    task as touched by its Worker; `assign_to` (a Worker row) hands it to that
+    Worker, in the same UPDATE.
     """
     old = task["status"]
     if old != new_status:
         steps = (task["steps_total"] if new_status == TaskStatus.COMPLETED
                  else 0 if new_status == TaskStatus.QUEUED else None)
         changed = task_db.change_status(conn, task["id"], new_status, clock=str(states.task_clock(old, new_status)),
-                                        activity=activity, steps_completed=steps)
+                                        activity=activity, steps_completed=steps, touched=touched,
+                                        worker_id=assign_to["id"] if assign_to is not None else None)
         if steps is not None and steps != task["steps_completed"]:
             task_db.add_job_steps(conn, task["job_id"], steps - task["steps_completed"], changed["updated_at"])
+        task = {**dict(task), **dict(changed)}
+        if assign_to is not None:
+            task.update(worker_uuid=assign_to["uuid"], worker_name=assign_to["name"],
+                        worker_address=assign_to["address"], worker_deleted_at=assign_to["deleted_at"])
         changes.log(task["job_uuid"], task["uuid"], f"task changed status {old} -> {new_status}")
-        events.task_updated(changes, {**dict(task), **dict(changed)}, previous_status=old)
-    elif activity is not None:
-        task_db.set_activity(conn, task["id"], activity)
+        events.task_updated(changes, task, previous_status=old)
+    else:
+        if assign_to is not None:
+            raise ValueError("a task is assigned only as it changes status")
+        if activity is not None:
+            task_db.set_activity(conn, task["id"], activity)
+        if touched:
+            task_db.touch(conn, task["id"])
     if not cascade:
-        return
-    job = job_db.fetch_by_id(conn, task["job_id"])
-    counts = job_db.task_status_counts(conn, task["job_id"])
-    decision = states.job_status_after_task_change_counts(job["status"], new_status, counts)
+        return task
+    job_status, counts = job_db.status_and_task_counts(conn, task["job_id"])
+    decision = states.job_status_after_task_change_counts(job_status, new_status, counts)
     if decision is not None:
         change_job_status(conn, changes, task["job_id"], decision.status, decision.reason)
+    return task
 
 
 def return_worker_tasks(conn: sqlite3.Connection, changes: Changes, worker: sqlite3.Row, reason: str) -> None:
