@@ -85,7 +85,6 @@ class Manager:
         """One transaction; its log lines and events go out after the commit."""
         changes = Changes()
         with self.db.tx() as conn:
-            self.worker_auth.seen.write(conn)  # so the change sees when Workers were last heard from
             yield conn, changes
             for hook in self.tx_hooks:
                 hook(conn, changes)

@@ -7,9 +7,10 @@ the same secret cost one HMAC. The Worker's row is still read on every request
 (a read without a write transaction), so a deleted Worker, or a row whose stored
 hash changed, is refused or re-checked at once.
 
-Marking a Worker seen is not a transaction of its own either: the marks wait in
-memory (`SeenMarks`) and are written at the start of the next write transaction
-(`Manager.change`), or by a loop within a second, at most once a second per Worker.
+Marking a Worker seen is not part of the request either: the marks wait in
+memory (`SeenMarks`) and a loop writes them all once a second in one
+transaction (`loops/worker_seen.py`), at most once a second per Worker; the
+worker timeout check writes them first.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class SeenMarks:
 
     def note(self, row: sqlite3.Row) -> None:
         """Remember that this Worker called now, unless its stored mark is recent enough."""
-        if _seen_long_ago(row):
+        if row["id"] not in self._pending and _seen_long_ago(row):  # a mark waiting is recent enough
             self._pending[row["id"]] = utcnow()
 
     def __bool__(self) -> bool:

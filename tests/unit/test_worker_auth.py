@@ -59,7 +59,7 @@ def _last_seen(db, wid):
         return conn.execute("SELECT last_seen_at FROM workers WHERE uuid = ?", (wid,)).fetchone()[0]
 
 
-def test_a_call_marks_the_worker_seen_with_the_next_write_not_on_its_own(farm):
+def test_a_call_only_notes_the_worker_seen_and_the_marks_are_written_together(farm):
     before = "2020-01-01T00:00:00.000000Z"
     with farm.manager.db.tx() as conn:
         conn.execute("UPDATE workers SET last_seen_at = ? WHERE uuid = ?", (before, farm.uuid))

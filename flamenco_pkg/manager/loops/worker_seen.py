@@ -1,9 +1,9 @@
-"""Writes when Workers were last heard from, once a second, when no other write did.
+"""Writes when Workers were last heard from, once a second, all in one transaction.
 
-A Worker's call notes the time in memory (`worker_auth.SeenMarks`) and the next
-write transaction stores it. A farm of asleep Workers only polls its state,
-which writes nothing, so this loop stores their marks: the worker timeout and
-the web UI's "last seen" never lag more than about a second.
+A Worker's call only notes the time in memory (`worker_auth.SeenMarks`): under
+load, writing it with each call cost as much as the call's own change. The web
+UI's "last seen" lags at most about a second; the worker timeout check writes
+the marks itself before it looks.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ def check_worker_timeouts(manager: Manager, now: datetime | None = None) -> int:
     now = now or datetime.now(timezone.utc)
     limit = to_db_time(now - manager.config.worker_timeout)
     with manager.change() as (conn, changes):
+        manager.worker_auth.seen.write(conn)  # Workers heard from since the last write are not silent
         workers = worker_db.timed_out(conn, limit)
         for worker in workers:
             log.warning("worker %s (%s) has not been seen since %s, marking it as error",
