@@ -111,8 +111,8 @@ class _Group:
 
     A COMMIT writes every changed page to the WAL, one system call per page,
     and costs as much as the rest of a Worker's call. Under load the
-    requests of about a millisecond share one transaction instead, each in a
-    savepoint of its own (a failed request rolls back alone), and each
+    requests ready in the same turn of the event loop share one transaction
+    instead, each in a savepoint of its own (a failed request rolls back alone), and each
     answers only once the COMMIT is done: nothing a client hears of can be
     lost. When the COMMIT fails (a full disk), every request in the group
     fails with it.
@@ -148,7 +148,8 @@ class Database:
         # Called with the SQLite error when a write fails for lack of space; returns the error to raise.
         self.on_full: Callable[[BaseException], BaseException] | None = None
         self._lock = threading.RLock()
-        # Seconds requests wait to share a COMMIT (`_Group`); None commits each transaction alone.
+        # Seconds requests wait to share a COMMIT (`_Group`), 0 for one turn of the event loop;
+        # None commits each transaction alone.
         self.group_commit_s: float | None = None
         self._group: _Group | None = None
         self._depth = 0
@@ -268,7 +269,9 @@ class Database:
         group.fail(exc)
 
     def _commit_group_later(self, group: _Group) -> None:
-        gevent.sleep(self.group_commit_s)
+        # 0: after the greenlets that are ready now (requests read in the same turn of the event
+        # loop) had their turn; a lone request waits for nothing.
+        gevent.sleep(self.group_commit_s or 0)
         with self._lock:
             self._commit_group(group)
 
