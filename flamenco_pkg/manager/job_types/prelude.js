@@ -22,6 +22,8 @@
   const jsonParse = JSON.parse;
   const defineProperties = Object.defineProperties;
   const arrayJoin = Array.prototype.join;
+  const isArray = Array.isArray;
+  const NO_ITEMS = Object.freeze([]);
 
   // Non-ECMAScript extras that QuickJS offers but the reference engine does
   // not; scripts that rely on them would not be portable.
@@ -46,11 +48,15 @@
     throw err;
   }
 
+  // Both start with the common case: in QuickJS every call of a built-in
+  // costs more than a few comparisons.
   function asString(value) {
+    if (typeof value === "string") return value;
     return value === undefined || value === null ? "" : String(value);
   }
 
   function asInt(value) {
+    if (typeof value === "number" && (value | 0) === value) return value | 0; // `| 0` turns -0 into 0
     if (value === undefined || value === null) return 0;
     const n = Number(value);
     if (Number.isNaN(n)) return 0;
@@ -88,7 +94,7 @@
       const item = value[keys[i]];
       const kind = typeof item;
       if (keys[i] === "__proto__") return undefined; // an own "__proto__" key cannot be assigned
-      if (kind === "string" || kind === "boolean" || item === null || (kind === "number" && isFinite(item))) {
+      if (kind === "string" || kind === "boolean" || item === null || (kind === "number" && item - item === 0)) {
         copy[keys[i]] = item === 0 ? 0 : item; // JSON has no -0
       } else {
         return undefined;
@@ -726,7 +732,7 @@
         const kind = typeof item;
         let itemJSON;
         if (kind === "string") itemJSON = jsonStringify(item);
-        else if (kind === "number" && isFinite(item)) itemJSON = "" + item; // what JSON writes; -0 too
+        else if (kind === "number" && item - item === 0) itemJSON = "" + item; // finite; what JSON writes, -0 too
         else if (kind === "boolean" || item === null) itemJSON = "" + item;
         else return exportJSON(value);
         json += (i ? "," : "") + quoted(keys[i]) + ":" + itemJSON;
@@ -742,27 +748,48 @@
   // it. Exporting a 100k-task job is then one join, and the engine never
   // decodes the commands. Duplicates and unknown dependencies are the
   // engine's to find: a Python dict does that far faster than a JS Map.
+  // Written for the common task of one command and a dependency or two: no
+  // arrays of its own, and the last texts made are reused while the same
+  // strings come again (QuickJS compares equal strings fast, and formats
+  // JSON slowly).
+  let lastDependency = "", lastDependencyJSON = "";
+  let lastCommandName = "", lastCommandNameJSON = "";
+  let lastName = "", lastNameJSON = "", lastType = "", lastTypeJSON = "";
   function addTaskRow(task, state, addTask) {
-    const commands = Array.isArray(task.commands) ? task.commands : [];
-    const dependencies = Array.isArray(task.dependencies) ? task.dependencies : [];
-    const name = asString(task.name);
-    const names = new Array(commands.length);
-    const stepCounts = new Array(commands.length);
-    for (let i = 0; i < commands.length; i++) {
+    let commands = task.commands;
+    if (!isArray(commands)) commands = NO_ITEMS;
+    let dependencies = task.dependencies;
+    if (!isArray(dependencies)) dependencies = NO_ITEMS;
+    const name = typeof task.name === "string" ? task.name : asString(task.name);
+    const count = commands.length;
+    // The first command's name and step count in variables, further ones in arrays.
+    let name0 = "", steps0 = 0;
+    const names = count > 1 ? [] : null;
+    const stepCounts = count > 1 ? [] : null;
+    for (let i = 0; i < count; i++) {
       const c = commands[i];
       if (c === null || typeof c !== "object") raise(new TypeError("job.addTask(task): task.commands must hold commands"), addTask);
-      names[i] = asString(c.name);
-      stepCounts[i] = asInt(c.totalStepCount);
+      const commandName = asString(c.name);
+      const stepCount = asInt(c.totalStepCount);
+      if (i === 0) { name0 = commandName; steps0 = stepCount; }
+      if (names !== null) { names[i] = commandName; stepCounts[i] = stepCount; }
     }
     let dependenciesJSON = "";
     for (let i = 0; i < dependencies.length; i++) {
       const d = dependencies[i];
       if (d === null || typeof d !== "object") raise(new TypeError("job.addTask(task): task.dependencies must hold tasks"), addTask);
-      dependenciesJSON += (i ? "," : "") + uuidJSON(d, asString(d.uUID));
+      const uuid = asString(d.uUID);
+      if (uuid !== lastDependency) {
+        lastDependencyJSON = uuidJSON(d, uuid);
+        lastDependency = uuid;
+      }
+      dependenciesJSON += i ? "," + lastDependencyJSON : lastDependencyJSON;
     }
     let commandsJSON = "[";
     let steps = 0;
-    for (let i = 0; i < commands.length; i++) {
+    for (let i = 0; i < count; i++) {
+      const commandName = i === 0 ? name0 : names[i];
+      const stepCount = i === 0 ? steps0 : stepCounts[i];
       let parameters;
       try {
         parameters = parametersJSON(commands[i].parameters);
@@ -772,18 +799,25 @@
       if (parameters === "null") {
         parameters = "{}";
       } else if (parameters[0] !== "{" && state.badParameters === null) {
-        state.badParameters = [name, names[i]]; // reported after compileJob, like other unusable tasks
+        state.badParameters = [name, commandName]; // reported after compileJob, like other unusable tasks
       }
-      commandsJSON += (i ? ',{"name":' : '{"name":') + quoted(names[i]) + ',"parameters":' + parameters +
-        ',"total_step_count":' + stepCounts[i] + "}";
-      steps += stepCounts[i] > 1 ? stepCounts[i] : 1;
+      if (commandName !== lastCommandName) {
+        lastCommandNameJSON = quoted(commandName);
+        lastCommandName = commandName;
+      }
+      commandsJSON += (i ? ',{"name":' : '{"name":') + lastCommandNameJSON + ',"parameters":' + parameters +
+        ',"total_step_count":' + stepCount + "}";
+      steps += stepCount > 1 ? stepCount : 1;
     }
     const index = state.rows.length;
-    state.rows[index] = "[" + uuidJSON(task, asString(task.uUID)) + "," +
-      quoted(name) + "," + quoted(asString(task.type)) + "," + asInt(task.priority) + "," + steps + ",[" +
-      dependenciesJSON + "]]";
+    const uuid = asString(task.uUID);
+    const type = asString(task.type);
+    if (name !== lastName) { lastName = name; lastNameJSON = quoted(name); }
+    if (type !== lastType) { lastType = type; lastTypeJSON = quoted(type); }
+    state.rows[index] = "[" + uuidJSON(task, uuid) + "," + lastNameJSON + "," + lastTypeJSON + "," +
+      asInt(task.priority) + "," + steps + ",[" + dependenciesJSON + "]]";
     state.commands[index] = commandsJSON + "]";
-    if (state.streamEvery && state.rows.length - state.sent >= state.streamEvery) sendRows(state);
+    if (state.streamEvery && index + 1 - state.sent >= state.streamEvery) sendRows(state);
   }
 
   // Rows [from, to) as text: the JSON array of the rows, then one line per
