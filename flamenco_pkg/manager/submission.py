@@ -36,7 +36,7 @@ from .errors import ManagerError
 from .job_deleter import deletion
 from .job_types import CompiledJob, JobTypeError
 from .job_dependencies.rules import check_depends_on, find_cycle
-from .job_types.models import TaskRow
+from .job_types.models import TaskGroup
 from .state_machine.apply import settle_dependencies
 from .shaman.specs import SpecError, check_checkout_path
 
@@ -156,25 +156,27 @@ class _Store:
         self.shown = False
         self.began = time.perf_counter()
 
-    def add(self, rows: list[TaskRow], pairs: list[tuple[int, int]]) -> None:
-        """Store a group of tasks and the dependencies it names (positions in the job, each
-        counted in its task's deps_pending already). None can run yet: see `finish`."""
+    def add(self, tasks: TaskGroup | None, pairs: list[tuple[int, int]]) -> None:
+        """Store a group of tasks (or none) and the dependencies it names (positions in the job,
+        each counted in its task's deps_pending already). None can run yet: see `finish`."""
         job_id = self._job_id()
-        self.steps_total += sum(row[5] for row in rows)
+        count = len(tasks.uuids) if tasks is not None else 0
+        if count:
+            self.steps_total += sum(tasks.steps)
         rows_done = pairs_done = 0
 
         def step(conn, limit: int) -> int:
             nonlocal rows_done, pairs_done
             handled = 0
-            if rows_done < len(rows):
-                chunk = rows[rows_done:rows_done + limit]
+            if rows_done < count:
+                chunk = tasks.slice(rows_done, rows_done + limit)
                 first = task_db.insert_task_rows(conn, job_id, self.created, len(self.ids) + 1, chunk,
                                                  job_priority=self.job["priority"], job_tag_id=self.tag_id,
                                                  schedulable=self.job["initial_status"] == "queued"
                                                  and not self.job["depends_on"], hidden=True)
-                self.ids.extend(range(first, first + len(chunk)))
-                rows_done += len(chunk)
-                handled = len(chunk)
+                self.ids.extend(range(first, first + len(chunk.uuids)))
+                rows_done += len(chunk.uuids)
+                handled = len(chunk.uuids)
             if handled < limit and pairs_done < len(pairs):  # the tasks they name are in
                 chunk = pairs[pairs_done:pairs_done + limit - handled]
                 task_db.insert_counted_dependencies(conn, [(self.ids[task], self.ids[dep]) for task, dep in chunk])

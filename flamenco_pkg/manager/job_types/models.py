@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass
@@ -42,6 +43,29 @@ class AuthoredTask:
 # handed over with the task (on tasks added before it); those on tasks
 # added later come at the end (see compiled.TaskCollector).
 TaskRow = tuple[str, str, str, int, str, int, int]
+
+
+class TaskGroup(NamedTuple):
+    """Tasks as they go from the job type to storage: the TaskRow fields as columns.
+
+    Columns rather than rows: nothing on the way builds a tuple per task
+    (the database insert zips them in C), and the many equal names, types
+    and commands texts are one string each, which pickle sends once.
+    """
+
+    uuids: list[str]
+    names: list[str]
+    types: list[str]
+    priorities: list[int]
+    commands: list[str]
+    steps: list[int]
+    pending: list[int]
+
+    def rows(self) -> list[TaskRow]:
+        return list(zip(*self))
+
+    def slice(self, start: int, stop: int) -> TaskGroup:
+        return TaskGroup(*(column[start:stop] for column in self))
 
 
 @dataclass

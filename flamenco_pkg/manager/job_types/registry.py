@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .compiled import Sink
 from .errors import CompileError
-from .models import CompiledJob, TaskRow
+from .models import CompiledJob, TaskGroup, TaskRow
 from .pool import ScriptOutOfTime, ScriptPool, shared_pool
 
 
@@ -49,8 +49,9 @@ class JobTypeRegistry:
         rows: list[TaskRow] = []
         dependencies: list[tuple[int, int]] = []
 
-        def collect(more_rows: list[TaskRow], pairs: list[tuple[int, int]]) -> None:
-            rows.extend(more_rows)
+        def collect(tasks: TaskGroup | None, pairs: list[tuple[int, int]]) -> None:
+            if tasks is not None:
+                rows.extend(tasks.rows())
             dependencies.extend(pairs)
 
         try:
