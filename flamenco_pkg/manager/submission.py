@@ -20,7 +20,9 @@ import logging
 import sqlite3
 import time
 import uuid as uuidlib
+from collections.abc import Iterator
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any
 
 from . import events, serialize
@@ -179,13 +181,18 @@ class _Store:
                 handled = len(chunk.uuids)
             if handled < limit and pairs_done < len(pairs):  # the tasks they name are in
                 chunk = pairs[pairs_done:pairs_done + limit - handled]
-                task_db.insert_counted_dependencies(conn, [(self.ids[task], self.ids[dep]) for task, dep in chunk])
+                task_db.insert_counted_dependencies(conn, self._task_ids(chunk))
                 pairs_done += len(chunk)
                 handled += len(chunk)
             return handled
 
         in_batches(self.manager.db, step, self.sizer)
         self.dependencies += len(pairs)
+
+    def _task_ids(self, pairs: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+        """(task id, dependency id) for (position, position) pairs, mapped in C (100k pairs a job)."""
+        to_id = self.ids.__getitem__
+        return zip(map(to_id, map(itemgetter(0), pairs)), map(to_id, map(itemgetter(1), pairs)))
 
     def finish(self, compiled: CompiledJob) -> sqlite3.Row:
         """Show the whole job (initial status, settings as compiled, steps, counts), tell the
@@ -240,7 +247,7 @@ class _Store:
         def step(conn, limit: int) -> int:
             nonlocal done
             chunk = pairs[done:done + limit]
-            task_db.insert_dependencies(conn, [(self.ids[task], self.ids[dep]) for task, dep in chunk])
+            task_db.insert_dependencies(conn, self._task_ids(chunk))
             done += len(chunk)
             return len(chunk)
 
