@@ -222,7 +222,7 @@
       get() {
         const task = this;
         return function addCommand(command) {
-          requireObject(command, "task.addCommand(command)", addCommand);
+          if (command === null || typeof command !== "object") requireObject(command, "task.addCommand(command)", addCommand);
           // Appends a copy, like the reference implementation; the parameters
           // object itself is shared until the task is added to the job.
           task.commands.push(makeCommand(command.name, command.parameters, command.totalStepCount));
@@ -233,7 +233,9 @@
       get() {
         const task = this;
         return function addDependency(dependency) {
-          requireObject(dependency, "task.addDependency(task)", addDependency);
+          if (dependency === null || typeof dependency !== "object") {
+            requireObject(dependency, "task.addDependency(task)", addDependency);
+          }
           task.dependencies.push(dependency);
         };
       },
@@ -241,15 +243,9 @@
   });
 
   function makeTask(uuid, name, type, priority) {
-    const task = Object.create(taskPrototype);
-    task[madeWithUUID] = uuid;
-    task.uUID = uuid;
-    task.name = name;
-    task.type = type;
-    task.priority = priority;
-    task.commands = [];
-    task.dependencies = [];
-    return task;
+    // A literal: QuickJS builds it faster than Object.create and assignments.
+    return { __proto__: taskPrototype, [madeWithUUID]: uuid, uUID: uuid, name, type, priority,
+      commands: [], dependencies: [] };
   }
 
   const author = Object.freeze({
@@ -723,6 +719,7 @@
   // JSON of a value as exportJSON writes it. Plain objects of strings,
   // booleans, null and finite numbers (most command parameters) are written
   // here, which QuickJS does several times faster than JSON.stringify.
+  let lastKey = "", lastKeyJSON = '""';
   function parametersJSON(value) {
     if (value !== null && typeof value === "object" && getPrototypeOf(value) === objectPrototype && !("toJSON" in value)) {
       const keys = objectKeys(value);
@@ -735,7 +732,9 @@
         else if (kind === "number" && item - item === 0) itemJSON = "" + item; // finite; what JSON writes, -0 too
         else if (kind === "boolean" || item === null) itemJSON = "" + item;
         else return exportJSON(value);
-        json += (i ? "," : "") + quoted(keys[i]) + ":" + itemJSON;
+        const key = keys[i];
+        if (key !== lastKey) { lastKey = key; lastKeyJSON = quoted(key); }
+        json += (i ? "," : "") + lastKeyJSON + ":" + itemJSON;
       }
       return json + "}";
     }
@@ -890,7 +889,7 @@
       // depends_on; a script may replace or extend it.
       dependsOn: Array.isArray(input.dependsOn) ? input.dependsOn.slice() : [],
       addTask: function addTask(task) {
-        requireObject(task, "job.addTask(task)", addTask);
+        if (task === null || typeof task !== "object") requireObject(task, "job.addTask(task)", addTask);
         addTaskRow(task, state, addTask);
       },
     };
