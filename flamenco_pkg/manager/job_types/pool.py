@@ -41,6 +41,7 @@ from .errors import JobTypeError
 
 log = logging.getLogger("flamenco.jobtypes")
 
+SEND_BUFFER = 2 * 2**20  # bytes; Linux doubles it for its bookkeeping
 POOL_SIZE = 2  # this farm's Manager machines have 2 cores; more would only queue for them
 
 # A plain `python -c`, not multiprocessing: its "spawn" re-runs the Manager's
@@ -65,6 +66,9 @@ class _Worker:
 
     def __init__(self) -> None:
         self.sock, theirs = socket.socketpair()
+        # Room for a few MB of task groups on their way (the kernel caps it at net.core.wmem_max):
+        # the script then never waits while the Manager is inside a storing transaction.
+        theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         # The child gets the Manager's sys.path, so it also imports this
         # package from inside the zipapp (shiv unpacks it to a folder).
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))

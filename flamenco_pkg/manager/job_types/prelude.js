@@ -753,6 +753,7 @@
   // JSON slowly).
   let lastDependency = "", lastDependencyJSON = "";
   let lastCommandName = "", lastCommandNameJSON = "";
+  let lastOnly = { parameters: "", name: "", steps: 0, json: "" }; // the last task's commands, if it had one
   let lastName = "", lastNameJSON = "", lastType = "", lastTypeJSON = "";
   function addTaskRow(task, state, addTask) {
     let commands = task.commands;
@@ -779,10 +780,10 @@
       if (d === null || typeof d !== "object") raise(new TypeError("job.addTask(task): task.dependencies must hold tasks"), addTask);
       const uuid = asString(d.uUID);
       if (uuid !== lastDependency) {
-        lastDependencyJSON = uuidJSON(d, uuid);
+        lastDependencyJSON = uuidJSON(d, uuid) + ","; // see rowsText
         lastDependency = uuid;
       }
-      dependenciesJSON += lastDependencyJSON + ","; // see rowsText
+      dependenciesJSON += lastDependencyJSON;
     }
     let commandsJSON = "[";
     let steps = 0;
@@ -800,14 +801,21 @@
       } else if (parameters[0] !== "{" && state.badParameters === null) {
         state.badParameters = [name, commandName]; // reported after compileJob, like other unusable tasks
       }
+      steps += stepCount > 1 ? stepCount : 1;
+      if (count === 1 && parameters === lastOnly.parameters && commandName === lastOnly.name &&
+          stepCount === lastOnly.steps) {
+        commandsJSON = lastOnly.json; // the same single command as the task before
+        break;
+      }
       if (commandName !== lastCommandName) {
         lastCommandNameJSON = quoted(commandName);
         lastCommandName = commandName;
       }
       commandsJSON += (i ? ',{"name":' : '{"name":') + lastCommandNameJSON + ',"parameters":' + parameters +
-        ',"total_step_count":' + stepCount + "}";
-      steps += stepCount > 1 ? stepCount : 1;
+        ',"total_step_count":' + stepCount + (i === count - 1 ? "}]" : "}");
+      if (count === 1) lastOnly = { parameters, name: commandName, steps: stepCount, json: commandsJSON };
     }
+    if (count === 0) commandsJSON = "[]";
     const index = state.uuids.length;
     const uuid = asString(task.uUID);
     const type = asString(task.type);
@@ -820,7 +828,7 @@
     state.steps[index] = steps;
     state.dependencyCounts[index] = dependencies.length;
     state.dependencies[index] = dependenciesJSON;
-    state.commands[index] = commandsJSON + "]";
+    state.commands[index] = commandsJSON;
     if (state.streamEvery && index + 1 - state.sent >= state.streamEvery) sendRows(state);
   }
 
