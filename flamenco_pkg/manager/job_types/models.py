@@ -36,9 +36,9 @@ class AuthoredTask:
 
 
 # One task as stored: (uuid, name, type, priority, commands JSON, steps_total,
-# deps_pending). Its position in the job is its index_in_job - 1. Plain
-# tuples, because they cross a process boundary by the 100,000 (pickling a
-# NamedTuple costs four times as much). commands JSON: [{"name",
+# deps_pending). Its position in the job is its index_in_job - 1. Between
+# processes tasks travel as a TaskGroup (these fields as columns) instead,
+# and small jobs collected whole keep plain tuples. commands JSON: [{"name",
 # "parameters", "total_step_count"}]. deps_pending counts the dependencies
 # handed over with the task (on tasks added before it); those on tasks
 # added later come at the end (see compiled.TaskCollector).

@@ -9,9 +9,9 @@ burns its limit, and even while a big reply trickles in from a busy worker.
 
 Protocol: the Manager sends one pickled request tuple (log level and TZ
 first); the worker answers with any number of ("alive", script file name)
-heartbeats (one per sandbox it starts) and ("tasks", rows, dependency
-pairs) messages (for a compile, often while the script still runs), then
-one final ("done", result, logs), ("error", class name, message, HTTP
+heartbeats (one per sandbox it starts) and ("tasks", TaskGroup or None,
+dependency pairs) messages (for a compile, often while the script still
+runs), then one final ("done", result, logs), ("error", class name, message, HTTP
 status, logs) or ("crash", traceback, logs). A worker that dies or stays
 silent for `silence_limit_s` is killed and replaced. The CPU and memory
 limits are enforced inside the worker: by QuickJS, which leaves the worker

@@ -40,9 +40,9 @@ class JobTypeRegistry:
 
         Raises JobTypeUnknown (400), JobTypeBroken (400), EtagMismatch (412) or
         CompileError (400), following the upstream Manager's failure table.
-        With `on_tasks(rows, dependency pairs)`, the tasks go there as they
-        come, often while the script still runs (it may still fail after
-        that), with the dependencies on tasks handed over before; the result
+        With `on_tasks(TaskGroup or None, dependency pairs)`, the tasks go
+        there as they come, often while the script still runs (it may still
+        fail after that), with the dependencies on tasks handed over before; the result
         then holds settings, metadata and the dependencies on tasks added
         later (not counted in any row's deps_pending).
         """
