@@ -16,8 +16,9 @@ def row(uuid: str, name: str = "t", deps: list | None = None, steps: int = 1) ->
 
 
 def columns(rows: list) -> list:
-    """Rows as the prelude hands them out: columns, the dependencies as counts and one list."""
-    return [[r[i] for r in rows] for i in range(5)] + [[len(r[5]) for r in rows], [d for r in rows for d in r[5]]]
+    """Rows as the prelude hands them out: columns, the numbers of a task in turn, the dependencies in one list."""
+    return ([[r[i] for r in rows] for i in range(3)] + [[n for r in rows for n in (r[3], r[4], len(r[5]))]]
+            + [[d for r in rows for d in r[5]]])
 
 
 class Sink:
@@ -93,12 +94,13 @@ def test_bad_parameters_reported_first():
 
 
 @pytest.mark.parametrize("rows, commands", [
-    ([["a"], ["t"], ["misc"], [50], [1], [0]], [ECHO]),  # a column missing
-    ([["a"], ["t"], ["misc"], [50], [1, 2], [0], []], [ECHO]),  # a column too long
-    ([["a"], ["t"], ["misc"], ["50"], [1], [0], []], [ECHO]),  # priority not an int
-    ([["a"], ["t"], ["misc"], [50], [1], [1], [3]], [ECHO]),  # dependency not a UUID
-    ([["a"], ["t"], ["misc"], [50], [1], [2], ["a"]], [ECHO]),  # fewer dependencies than counted
-    ([["a"], ["t"], ["misc"], [50], [1], [0], []], []),  # commands missing
+    ([["a"], ["t"], ["misc"], [50, 1, 0]], [ECHO]),  # a column missing
+    ([["a"], ["t", "u"], ["misc"], [50, 1, 0], []], [ECHO]),  # a column too long
+    ([["a"], ["t"], ["misc"], [50, 1], []], [ECHO]),  # a number missing
+    ([["a"], ["t"], ["misc"], ["50", 1, 0], []], [ECHO]),  # priority not an int
+    ([["a"], ["t"], ["misc"], [50, 1, 1], [3]], [ECHO]),  # dependency not a UUID
+    ([["a"], ["t"], ["misc"], [50, 1, 2], ["a"]], [ECHO]),  # fewer dependencies than counted
+    ([["a"], ["t"], ["misc"], [50, 1, 0], []], []),  # commands missing
     ({"a": 1}, [ECHO]),
 ])
 def test_rows_not_written_by_the_prelude_are_refused(rows, commands):

@@ -41,7 +41,8 @@ def run_js(body: str, *, settings: dict | None = None, modules: dict | None = No
 
 def rows_of(columns: list) -> list:
     """The prelude's task columns as rows [uuid, name, type, priority, steps, [dependency uuid, ...]]."""
-    uuids, names, types, priorities, steps, counts, dependencies = columns
+    uuids, names, types, numbers, dependencies = columns
+    priorities, steps, counts = numbers[0::3], numbers[1::3], numbers[2::3]
     starts = [sum(counts[:i]) for i in range(len(counts))]
     return [[uuid, name, task_type, priority, step, dependencies[start:start + n]]
             for uuid, name, task_type, priority, step, start, n in zip(uuids, names, types, priorities, steps,

@@ -18,8 +18,9 @@ from itertools import chain, repeat
 from .errors import CompileError
 from .models import CompiledJob, TaskGroup
 
-# The prelude's columns: uuids, names, types, priorities, stepsTotals, dependency counts, dependency uuids.
-_COLUMN_TYPES = [str, str, str, int, int, int, str]
+# The prelude's columns: uuids, names, types, numbers (priority, stepsTotal, dependency count of
+# each task in turn), dependency uuids.
+_COLUMN_TYPES = [str, str, str, int, str]
 
 # Where the tasks go: (tasks, (task position, dependency position) pairs on tasks added before).
 Sink = Callable[[TaskGroup, list[tuple[int, int]]], None]
@@ -116,13 +117,16 @@ class TaskCollector:
 
 
 def _columns(raw: object, commands: list[str]) -> list[list] | None:
-    """The seven columns, or None when they are not what the prelude writes."""
-    if not isinstance(raw, list) or len(raw) != 7 or set(map(type, raw)) != {list}:
+    """uuids, names, types, priorities, stepsTotals, dependency counts and dependency uuids, or None
+    when the columns are not what the prelude writes."""
+    if not isinstance(raw, list) or len(raw) != 5 or set(map(type, raw)) != {list}:
         return None
-    if set(map(len, raw[:6])) != {len(commands)}:
+    uuids, names, types, numbers, dependencies = raw
+    if set(map(len, (uuids, names, types))) != {len(commands)} or len(numbers) != 3 * len(commands):
         return None
     if any(not set(map(type, column)) <= {kind} for column, kind in zip(raw, _COLUMN_TYPES)):
         return None
-    if sum(raw[5]) != len(raw[6]) or (raw[5] and min(raw[5]) < 0):
+    counts = numbers[2::3]
+    if sum(counts) != len(dependencies) or (counts and min(counts) < 0):
         return None
-    return raw
+    return [uuids, names, types, numbers[0::3], numbers[1::3], counts, dependencies]

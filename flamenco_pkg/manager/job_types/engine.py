@@ -221,8 +221,9 @@ class Sandbox:
         """Call compileJob(job); returns its result (settings, metadata, badParameters).
 
         Every task reaches `on_rows(columns, commands)` in addTask order:
-        `columns` is [uuids, names, types, priorities, stepsTotals,
-        dependency counts, dependency uuids of all the tasks in a row],
+        `columns` is [uuids, names, types, numbers (priority, stepsTotal
+        and dependency count of each task in turn), dependency uuids of all
+        the tasks in a row],
         `commands` holds each task's commands JSON. With `stream`, rows come
         out in groups of STREAM_EVERY while the script runs, so the Manager
         stores them meanwhile; else all at the end. Only for a job-type

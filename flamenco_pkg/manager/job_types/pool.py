@@ -77,7 +77,7 @@ class _Worker:
             self.process = subprocess.Popen([sys.executable, "-c", _BOOT, str(theirs.fileno())],
                                             stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), env=env)
 
-    def call(self, request: tuple, on_tasks: Callable[[list, list], None], silence_limit_s: float) -> tuple:
+    def call(self, request: tuple, on_tasks: Callable[[Any, list], None], silence_limit_s: float) -> tuple:
         """Send one request and return its final reply once `on_tasks` has had every group of tasks.
 
         Groups are read as the worker sends them and handed to `on_tasks` in
@@ -128,7 +128,7 @@ class _Worker:
 class _Consumer:
     """Hands groups of tasks to `on_tasks` in a greenlet of its own, in order."""
 
-    def __init__(self, on_tasks: Callable[[list, list], None]) -> None:
+    def __init__(self, on_tasks: Callable[[Any, list], None]) -> None:
         self._on_tasks = on_tasks
         self._queue: gevent.queue.Queue = gevent.queue.Queue()
         self._error: BaseException | None = None
@@ -181,7 +181,7 @@ class ScriptPool:
             self._idle.append(_Worker())
             self._running += 1
 
-    def request(self, request: tuple, *, on_tasks: Callable[[list, list], None] = lambda rows, pairs: None,
+    def request(self, request: tuple, *, on_tasks: Callable[[Any, list], None] = lambda tasks, pairs: None,
                 silence_limit_s: float = 60.0) -> Any:
         """Run one request in a worker; returns its result or raises the JobTypeError it raised."""
         with self._slots:

@@ -91,11 +91,12 @@
     const keys = objectKeys(value);
     const copy = {};
     for (let i = 0; i < keys.length; i++) {
-      const item = value[keys[i]];
+      const key = keys[i];
+      const item = value[key];
       const kind = typeof item;
-      if (keys[i] === "__proto__") return undefined; // an own "__proto__" key cannot be assigned
-      if (kind === "string" || kind === "boolean" || item === null || (kind === "number" && item - item === 0)) {
-        copy[keys[i]] = item === 0 ? 0 : item; // JSON has no -0
+      if (key === "__proto__") return undefined; // an own "__proto__" key cannot be assigned
+      if (kind === "number" ? item - item === 0 : kind === "string" || kind === "boolean" || item === null) {
+        copy[key] = item === 0 ? 0 : item; // JSON has no -0
       } else {
         return undefined;
       }
@@ -257,9 +258,13 @@
       return makeTask(nextUUID(), taskName, taskType, 50);
     },
     Command: function Command(name, parameters, steps) {
-      let params = {};
-      if (parameters !== undefined && parameters !== null) {
-        if (typeof parameters !== "object" || Array.isArray(parameters)) {
+      let params;
+      if (parameters === undefined || parameters === null) {
+        params = {};
+      } else {
+        // A plain object is no array: the common case skips the check.
+        if (typeof parameters !== "object" ||
+            (getPrototypeOf(parameters) !== objectPrototype && Array.isArray(parameters))) {
           raise(new TypeError("author.Command(name, parameters): parameters must be an object"), Command);
         }
         // Exported at creation time, like the reference implementation.
@@ -754,6 +759,7 @@
   let lastDependency = "", lastDependencyJSON = "";
   let lastCommandName = "", lastCommandNameJSON = "";
   let lastOnly = { parameters: "", name: "", steps: 0, json: "" }; // the last task's commands, if it had one
+  let lastNumbers = { priority: 0, steps: 0, dependencies: 0, text: "0,0,0" };
   let lastName = "", lastNameJSON = "", lastType = "", lastTypeJSON = "";
   function addTaskRow(task, state, addTask) {
     let commands = task.commands;
@@ -821,27 +827,33 @@
     const type = asString(task.type);
     if (name !== lastName) { lastName = name; lastNameJSON = quoted(name); }
     if (type !== lastType) { lastType = type; lastTypeJSON = quoted(type); }
+    const priority = asInt(task.priority);
+    if (priority !== lastNumbers.priority || steps !== lastNumbers.steps ||
+        dependencies.length !== lastNumbers.dependencies) {
+      lastNumbers = { priority, steps, dependencies: dependencies.length,
+        text: priority + "," + steps + "," + dependencies.length };
+    }
     state.uuids[index] = uuidJSON(task, uuid);
     state.names[index] = lastNameJSON;
     state.types[index] = lastTypeJSON;
-    state.priorities[index] = asInt(task.priority);
-    state.steps[index] = steps;
-    state.dependencyCounts[index] = dependencies.length;
+    state.numbers[index] = lastNumbers.text;
     state.dependencies[index] = dependenciesJSON;
     state.commands[index] = commandsJSON;
     if (state.streamEvery && index + 1 - state.sent >= state.streamEvery) sendRows(state);
   }
 
   function newState(streamEvery) {
-    return { uuids: [], names: [], types: [], priorities: [], steps: [], dependencyCounts: [], dependencies: [],
-      commands: [], badParameters: null, streamEvery, sent: 0 };
+    return { uuids: [], names: [], types: [], numbers: [], dependencies: [], commands: [], badParameters: null,
+      streamEvery, sent: 0 };
   }
 
   // Tasks [from, to) as text: a JSON array of columns [uuids, names, types,
-  // priorities, stepsTotals, dependency counts, dependency uuids (all tasks'
-  // in a row)], then one line per task with the JSON of its commands (JSON
-  // never holds a raw newline). Columns, because Python decodes seven long
-  // arrays far faster than 100k short ones. Joined, not concatenated:
+  // numbers (priority, stepsTotal and dependency count of each task in
+  // turn), dependency uuids (all tasks' in a row)], then one line per task
+  // with the JSON of its commands (JSON never holds a raw newline).
+  // Columns, because Python decodes five long arrays far faster than 100k
+  // short ones; a task's numbers are one text, mostly the last task's, as
+  // joining numbers formats each of them. Joined, not concatenated:
   // QuickJS-ng concatenation can make a rope string, which the binding
   // cannot hand to Python.
   function rowsText(state, from, to) {
@@ -849,8 +861,7 @@
     // Each task's dependency texts end in a comma: joined, only the last one goes.
     const dependencies = arrayJoin.call(state.dependencies.slice(from, to), "");
     const columns = arrayJoin.call(["[[", column("uuids"), "],[", column("names"), "],[", column("types"), "],[",
-      column("priorities"), "],[", column("steps"), "],[", column("dependencyCounts"), "],[",
-      dependencies.slice(0, -1), "]]"], "");
+      column("numbers"), "],[", dependencies.slice(0, -1), "]]"], "");
     return to > from ? arrayJoin.call([columns, arrayJoin.call(state.commands.slice(from, to), "\n")], "\n") : columns;
   }
 
@@ -867,7 +878,7 @@
     const commands = jsonParse(state.commands[index]).map(
       (c) => ({ name: c.name, parameters: c.parameters, totalStepCount: c.total_step_count }));
     return { uUID: jsonParse(state.uuids[index]), name: jsonParse(state.names[index]),
-      type: jsonParse(state.types[index]), priority: state.priorities[index], commands,
+      type: jsonParse(state.types[index]), priority: jsonParse("[" + state.numbers[index] + "]")[0], commands,
       dependencies: jsonParse("[" + state.dependencies[index].slice(0, -1) + "]") };
   }
 
