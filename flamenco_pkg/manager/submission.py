@@ -186,7 +186,8 @@ class _Store:
                 handled += len(chunk)
             return handled
 
-        in_batches(self.manager.db, step, self.sizer)
+        # Tasks reference this job, dependencies tasks stored here: nothing for SQLite to look up.
+        in_batches(self.manager.db, step, self.sizer, check_foreign_keys=False)
         self.dependencies += len(pairs)
 
     def _task_ids(self, pairs: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
