@@ -20,9 +20,11 @@ import logging
 import sqlite3
 import time
 import uuid as uuidlib
+from bisect import bisect_right
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from operator import itemgetter
+from itertools import compress
+from operator import itemgetter, not_
 from typing import Any
 
 from . import events, serialize
@@ -152,6 +154,10 @@ class _Store:
         self.created = to_db_time(job["created"])
         self.job_id: int | None = None
         self.ids: list[int] = []  # task ids by position in the job
+        # Stored as runnable as far as the job goes once shown, unless they could run at once
+        # (no pending dependency): only those wait for `_release`, listed in `ready`.
+        self.schedulable = job["initial_status"] == "queued" and not job["depends_on"]
+        self.ready: list[int] = []
         self.dependencies = 0
         self.steps_total = 0
         self.sizer = BatchSizer()
@@ -174,9 +180,10 @@ class _Store:
                 chunk = tasks.slice(rows_done, rows_done + limit)
                 first = task_db.insert_task_rows(conn, job_id, self.created, len(self.ids) + 1, chunk,
                                                  job_priority=self.job["priority"], job_tag_id=self.tag_id,
-                                                 schedulable=self.job["initial_status"] == "queued"
-                                                 and not self.job["depends_on"], hidden=True)
+                                                 schedulable=self.schedulable, hidden=True)
                 self.ids.extend(range(first, first + len(chunk.uuids)))
+                if self.schedulable:
+                    self.ready.extend(compress(range(first, first + len(chunk.uuids)), map(not_, chunk.pending)))
                 rows_done += len(chunk.uuids)
                 handled = len(chunk.uuids)
             if handled < limit and pairs_done < len(pairs):  # the tasks they name are in
@@ -263,15 +270,20 @@ class _Store:
         job's runnability); a stop meanwhile is mended at the next start
         (`finish_interrupted`).
         """
+        # Each batch covers at most `limit` ids from the next one waiting: an echo-sleep-test
+        # job's one echo task is one short batch, not a walk over its 100k sleeps.
+        waiting = self.ready if self.schedulable else self.ids
         done = 0
 
         def step(conn, limit: int) -> int:
             nonlocal done
-            chunk = self.ids[done:done + limit]
-            if chunk:
-                task_db.release_for_scheduling(conn, job_id, chunk[0], chunk[-1])
-            done += len(chunk)
-            return len(chunk)
+            if done == len(waiting):
+                return 0
+            first = waiting[done]
+            last = min(first + limit - 1, waiting[-1])
+            task_db.release_for_scheduling(conn, job_id, first, last)
+            done = bisect_right(waiting, last, done)
+            return last - first + 1 if done == len(waiting) else limit
 
         in_batches(self.manager.db, step, self.sizer)
 
