@@ -67,7 +67,8 @@ class TaskCollector:
                               if dependency is None)
         else:
             pairs = list(zip(owners, found))
-        unique = list(dict.fromkeys(pairs)) if len(pairs) > 1 else pairs  # a dependency named twice is stored once
+        # A dependency named twice is stored once; only a task naming several can name one twice.
+        unique = list(dict.fromkeys(pairs)) if len(pairs) > 1 and max(counts) > 1 else pairs
         if len(unique) == len(named):
             pending = counts
         else:
