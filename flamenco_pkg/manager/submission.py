@@ -20,7 +20,11 @@ import logging
 import sqlite3
 import time
 import uuid as uuidlib
+from bisect import bisect_right
+from collections.abc import Iterator
 from datetime import datetime, timezone
+from itertools import compress
+from operator import itemgetter, not_
 from typing import Any
 
 from . import events, serialize
@@ -36,7 +40,7 @@ from .errors import ManagerError
 from .job_deleter import deletion
 from .job_types import CompiledJob, JobTypeError
 from .job_dependencies.rules import check_depends_on, find_cycle
-from .job_types.models import TaskRow
+from .job_types.models import TaskGroup
 from .state_machine.apply import settle_dependencies
 from .shaman.specs import SpecError, check_checkout_path
 
@@ -150,40 +154,53 @@ class _Store:
         self.created = to_db_time(job["created"])
         self.job_id: int | None = None
         self.ids: list[int] = []  # task ids by position in the job
+        # Stored as runnable as far as the job goes once shown, unless they could run at once
+        # (no pending dependency): only those wait for `_release`, listed in `ready`.
+        self.schedulable = job["initial_status"] == "queued" and not job["depends_on"]
+        self.ready: list[int] = []
         self.dependencies = 0
         self.steps_total = 0
         self.sizer = BatchSizer()
         self.shown = False
         self.began = time.perf_counter()
 
-    def add(self, rows: list[TaskRow], pairs: list[tuple[int, int]]) -> None:
-        """Store a group of tasks and the dependencies it names (positions in the job, each
-        counted in its task's deps_pending already). None can run yet: see `finish`."""
+    def add(self, tasks: TaskGroup | None, pairs: list[tuple[int, int]]) -> None:
+        """Store a group of tasks (or none) and the dependencies it names (positions in the job,
+        each counted in its task's deps_pending already). None can run yet: see `finish`."""
         job_id = self._job_id()
-        self.steps_total += sum(row[5] for row in rows)
+        count = len(tasks.uuids) if tasks is not None else 0
+        if count:
+            self.steps_total += sum(tasks.steps)
         rows_done = pairs_done = 0
 
         def step(conn, limit: int) -> int:
             nonlocal rows_done, pairs_done
             handled = 0
-            if rows_done < len(rows):
-                chunk = rows[rows_done:rows_done + limit]
+            if rows_done < count:
+                chunk = tasks.slice(rows_done, rows_done + limit)
                 first = task_db.insert_task_rows(conn, job_id, self.created, len(self.ids) + 1, chunk,
                                                  job_priority=self.job["priority"], job_tag_id=self.tag_id,
-                                                 schedulable=self.job["initial_status"] == "queued"
-                                                 and not self.job["depends_on"], hidden=True)
-                self.ids.extend(range(first, first + len(chunk)))
-                rows_done += len(chunk)
-                handled = len(chunk)
+                                                 schedulable=self.schedulable, hidden=True)
+                self.ids.extend(range(first, first + len(chunk.uuids)))
+                if self.schedulable:
+                    self.ready.extend(compress(range(first, first + len(chunk.uuids)), map(not_, chunk.pending)))
+                rows_done += len(chunk.uuids)
+                handled = len(chunk.uuids)
             if handled < limit and pairs_done < len(pairs):  # the tasks they name are in
                 chunk = pairs[pairs_done:pairs_done + limit - handled]
-                task_db.insert_counted_dependencies(conn, [(self.ids[task], self.ids[dep]) for task, dep in chunk])
+                task_db.insert_counted_dependencies(conn, self._task_ids(chunk))
                 pairs_done += len(chunk)
                 handled += len(chunk)
             return handled
 
-        in_batches(self.manager.db, step, self.sizer)
+        # Tasks reference this job, dependencies tasks stored here: nothing for SQLite to look up.
+        in_batches(self.manager.db, step, self.sizer, check_foreign_keys=False)
         self.dependencies += len(pairs)
+
+    def _task_ids(self, pairs: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+        """(task id, dependency id) for (position, position) pairs, mapped in C (100k pairs a job)."""
+        to_id = self.ids.__getitem__
+        return zip(map(to_id, map(itemgetter(0), pairs)), map(to_id, map(itemgetter(1), pairs)))
 
     def finish(self, compiled: CompiledJob) -> sqlite3.Row:
         """Show the whole job (initial status, settings as compiled, steps, counts), tell the
@@ -238,7 +255,7 @@ class _Store:
         def step(conn, limit: int) -> int:
             nonlocal done
             chunk = pairs[done:done + limit]
-            task_db.insert_dependencies(conn, [(self.ids[task], self.ids[dep]) for task, dep in chunk])
+            task_db.insert_dependencies(conn, self._task_ids(chunk))
             done += len(chunk)
             return len(chunk)
 
@@ -253,15 +270,20 @@ class _Store:
         job's runnability); a stop meanwhile is mended at the next start
         (`finish_interrupted`).
         """
+        # Each batch covers at most `limit` ids from the next one waiting: an echo-sleep-test
+        # job's one echo task is one short batch, not a walk over its 100k sleeps.
+        waiting = self.ready if self.schedulable else self.ids
         done = 0
 
         def step(conn, limit: int) -> int:
             nonlocal done
-            chunk = self.ids[done:done + limit]
-            if chunk:
-                task_db.release_for_scheduling(conn, job_id, chunk[0], chunk[-1])
-            done += len(chunk)
-            return len(chunk)
+            if done == len(waiting):
+                return 0
+            first = waiting[done]
+            last = min(first + limit - 1, waiting[-1])
+            task_db.release_for_scheduling(conn, job_id, first, last)
+            done = bisect_right(waiting, last, done)
+            return last - first + 1 if done == len(waiting) else limit
 
         in_batches(self.manager.db, step, self.sizer)
 

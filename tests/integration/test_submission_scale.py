@@ -169,6 +169,32 @@ function compileJob(job) {
         assert worker.update(task["uuid"], taskStatus="completed").status_code == 204
 
 
+def test_tasks_without_dependencies_among_waiting_ones_are_all_made_runnable(manager, api):
+    manager.scripts.mkdir(exist_ok=True)
+    (manager.scripts / "sparse.js").write_text("""
+const JOB_TYPE = { label: "Sparse", settings: [] };
+function compileJob(job) {
+    let free = null;
+    for (let i = 0; i < 6000; i++) {
+        const t = author.Task("t" + i, i % 3 ? "waits" : "free");
+        if (i % 3) t.addDependency(free); else free = t;
+        job.addTask(t);
+    }
+}
+""")
+    resp = api.post("/api/v3/jobs", json={"name": "sparse", "type": "sparse", "priority": 50,
+                                          "submitter_platform": "linux"})
+    assert resp.status_code == 200, resp.text
+    conn = sqlite3.connect(f"file:{manager.db_path}?mode=ro", uri=True)
+    try:  # stored runnable as far as the job goes: the free ones at the release, the others at once
+        assert conn.execute(
+            "SELECT t.type, t.job_schedulable, t.deps_pending, COUNT(*) FROM tasks t JOIN jobs j ON j.id = t.job_id"
+            " WHERE j.name = 'sparse' GROUP BY 1, 2, 3 ORDER BY 1").fetchall() == [("free", 1, 0, 2000),
+                                                                                   ("waits", 1, 1, 4000)]
+    finally:
+        conn.close()
+
+
 def test_tasks_left_not_runnable_by_a_stop_are_made_runnable_at_start(tmp_path):
     manager = ManagerProcess(tmp_path / "manager").start()
     try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import gevent
+import pytest
 
 from flamenco_pkg.manager.db.batching import MAX_BATCH, MIN_BATCH, BatchSizer, in_batches
 from flamenco_pkg.manager.db.connection import Database
@@ -58,3 +61,27 @@ def test_every_row_in_separate_transactions_with_turns_for_others(tmp_path):
     first, last = events.index("batch"), len(events) - 1 - events[::-1].index("batch")
     assert "other" in events[first:last]
     db.close()
+
+
+def test_foreign_keys_unchecked_only_inside_the_batches_that_ask(tmp_path):
+    db = Database(tmp_path / "t.sqlite")
+    with db.tx() as conn:
+        conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent(id))")
+    seen: list[int] = []
+
+    def step(conn, limit: int) -> int:
+        seen.append(conn.execute("PRAGMA foreign_keys").fetchone()[0])
+        conn.execute("INSERT INTO child (parent_id) VALUES (7)")  # no parent 7: not checked here
+        return 0
+
+    assert in_batches(db, step, check_foreign_keys=False) == 0
+    assert seen == [0]
+    assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1  # on again afterwards
+    with pytest.raises(sqlite3.IntegrityError):
+        with db.tx() as conn:
+            conn.execute("INSERT INTO child (parent_id) VALUES (8)")
+    with pytest.raises(RuntimeError):  # also on again after a failed batch
+        with db.tx(check_foreign_keys=False):
+            raise RuntimeError("boom")
+    assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1

@@ -79,3 +79,24 @@ def test_without_group_commit_each_transaction_commits_alone(db):
     with db.tx() as conn:
         conn.execute("INSERT INTO t (v) VALUES (5)")
     assert committed_values(db) == [5]
+
+
+def test_a_transaction_without_foreign_key_checks_never_shares_its_commit(db):
+    """The setting holds for a whole transaction: it must not reach the group's other requests."""
+    db.conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    db.conn.execute("CREATE TABLE child (p INTEGER REFERENCES parent(id))")
+
+    def request(value: int, *, checked: bool = True) -> None:
+        with db.tx(check_foreign_keys=checked) as conn:
+            conn.execute("INSERT INTO child (p) VALUES (?)", (value,))
+
+    db.conn.execute("INSERT INTO parent (id) VALUES (1)")
+    greenlets = [gevent.spawn(request, 1),  # opens a group
+                 gevent.spawn(request, 2, checked=False),  # commits that group first, runs alone
+                 gevent.spawn(request, 3)]  # a new group, checked again
+    gevent.joinall(greenlets)
+    assert greenlets[0].successful() and greenlets[1].successful()
+    assert isinstance(greenlets[2].exception, sqlite3.IntegrityError)
+    assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    with sqlite3.connect(db.path) as other:
+        assert [r[0] for r in other.execute("SELECT p FROM child ORDER BY p")] == [1, 2]

@@ -1,4 +1,4 @@
-"""From the prelude's rows to storable tasks, group by group: the checks that give a 400 (compiled.py)."""
+"""From the prelude's task columns to storable tasks, group by group: the checks that give a 400 (compiled.py)."""
 
 from __future__ import annotations
 
@@ -15,19 +15,25 @@ def row(uuid: str, name: str = "t", deps: list | None = None, steps: int = 1) ->
     return [uuid, name, "misc", 50, steps, deps or []]
 
 
+def columns(rows: list) -> list:
+    """Rows as the prelude hands them out: columns, the numbers of a task in turn, the dependencies in one list."""
+    return ([[r[i] for r in rows] for i in range(3)] + [[n for r in rows for n in (r[3], r[4], len(r[5]))]]
+            + [[d for r in rows for d in r[5]]])
+
+
 class Sink:
     def __init__(self) -> None:
         self.groups: list[tuple[list, list]] = []
 
-    def __call__(self, rows: list, pairs: list) -> None:
-        self.groups.append((rows, pairs))
+    def __call__(self, tasks, pairs: list) -> None:
+        self.groups.append((tasks.rows(), pairs))
 
 
 def collect(*groups: list, output: dict | None = None):
     sink = Sink()
     collector = TaskCollector("x.js", sink)
     for group in groups:
-        collector.add(group, [ECHO] * len(group))
+        collector.add(columns(group), [ECHO] * len(group))
     return collector.finish(output or OUTPUT), sink.groups
 
 
@@ -68,7 +74,7 @@ def test_duplicate_named_at_its_second_addition_and_nothing_passed_on_after_it()
 def test_duplicate_within_one_group():
     sink = Sink()
     collector = TaskCollector("x.js", sink)
-    collector.add([row("a"), row("a", "twice")], [ECHO, ECHO])
+    collector.add(columns([row("a"), row("a", "twice")]), [ECHO, ECHO])
     assert sink.groups == []
     with pytest.raises(CompileError, match="'twice' \\(uuid a\\)"):
         collector.finish(OUTPUT)
@@ -88,10 +94,13 @@ def test_bad_parameters_reported_first():
 
 
 @pytest.mark.parametrize("rows, commands", [
-    ([["a", "t", "misc", 50, 1]], [ECHO]),  # short row
-    ([["a", "t", "misc", "50", 1, []]], [ECHO]),  # priority not an int
-    ([["a", "t", "misc", 50, 1, [3]]], [ECHO]),  # dependency not a UUID
-    ([["a", "t", "misc", 50, 1, []]], []),  # commands missing
+    ([["a"], ["t"], ["misc"], [50, 1, 0]], [ECHO]),  # a column missing
+    ([["a"], ["t", "u"], ["misc"], [50, 1, 0], []], [ECHO]),  # a column too long
+    ([["a"], ["t"], ["misc"], [50, 1], []], [ECHO]),  # a number missing
+    ([["a"], ["t"], ["misc"], ["50", 1, 0], []], [ECHO]),  # priority not an int
+    ([["a"], ["t"], ["misc"], [50, 1, 1], [3]], [ECHO]),  # dependency not a UUID
+    ([["a"], ["t"], ["misc"], [50, 1, 2], ["a"]], [ECHO]),  # fewer dependencies than counted
+    ([["a"], ["t"], ["misc"], [50, 1, 0], []], []),  # commands missing
     ({"a": 1}, [ECHO]),
 ])
 def test_rows_not_written_by_the_prelude_are_refused(rows, commands):

@@ -34,9 +34,19 @@ def run_js(body: str, *, settings: dict | None = None, modules: dict | None = No
             "name": "job", "priority": 50, "jobType": "t", "settings": settings or {},
             "metadata": metadata or {}, "createdMs": int(created.timestamp() * 1000),
             "jobID": "job-id", "workerTagUUID": "", "shamanCheckoutID": "",
-        }, lambda more_rows, more_commands: (rows.extend(more_rows), commands.extend(more_commands)))
+        }, lambda columns, more_commands: (rows.extend(rows_of(columns)), commands.extend(more_commands)))
     output["tasks"] = [task_as_added(row, text) for row, text in zip(rows, commands)]
     return output
+
+
+def rows_of(columns: list) -> list:
+    """The prelude's task columns as rows [uuid, name, type, priority, steps, [dependency uuid, ...]]."""
+    uuids, names, types, numbers, dependencies = columns
+    priorities, steps, counts = numbers[0::3], numbers[1::3], numbers[2::3]
+    starts = [sum(counts[:i]) for i in range(len(counts))]
+    return [[uuid, name, task_type, priority, step, dependencies[start:start + n]]
+            for uuid, name, task_type, priority, step, start, n in zip(uuids, names, types, priorities, steps,
+                                                                       starts, counts)]
 
 
 def task_as_added(row: list, commands_json: str) -> dict:

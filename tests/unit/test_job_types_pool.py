@@ -73,7 +73,7 @@ function compileJob(job) {
     registry = JobTypeRegistry(folder, time_limit_s=1.0, pool=pool)
     groups: list[int] = []
     with pytest.raises(CompileError, match="took longer than 1 s"):
-        registry.compile(make_job("many"), on_tasks=lambda rows, pairs: groups.append(len(rows)))
+        registry.compile(make_job("many"), on_tasks=lambda tasks, pairs: groups.append(len(tasks.uuids)))
     assert groups == [2000, 2000]  # the last 1000 were still in the script when it was stopped
 
 

@@ -43,18 +43,18 @@ class BatchSizer:
 
 
 def in_batches(db: Database, step: Callable[[sqlite3.Connection, int], int],
-               sizer: BatchSizer | None = None) -> int:
+               sizer: BatchSizer | None = None, *, check_foreign_keys: bool = True) -> int:
     """Run `step(conn, limit)` in one transaction after another until it handles fewer than `limit`.
 
     `step` writes at most `limit` rows and returns how many it handled;
     fewer means it is done. Between transactions other greenlets run.
-    Returns the total handled.
+    Returns the total handled. `check_foreign_keys`: see `Database.tx`.
     """
     sizer = sizer or BatchSizer()
     total = 0
     while True:
         limit = sizer.size
-        with db.tx() as conn:
+        with db.tx(check_foreign_keys=check_foreign_keys) as conn:
             began = time.perf_counter()
             handled = step(conn, limit)
             held = time.perf_counter() - began  # not the wait for a shared COMMIT (group commit)

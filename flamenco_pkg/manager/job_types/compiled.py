@@ -1,13 +1,13 @@
-"""From the prelude's task rows to storable tasks, group by group as the script adds them.
+"""From the prelude's task columns to storable tasks, group by group as the script adds them.
 
 Refuses task graphs the database cannot hold, with a 400 naming the task:
-upstream only notices these when inserting (a 500). Rows are checked as
+upstream only notices these when inserting (a 500). Tasks are checked as
 they come, so the Manager can store them while the script still runs; after
-the first problem no more rows are passed on, and `finish` reports it (in
+the first problem no more tasks are passed on, and `finish` reports it (in
 the order the checks always had: bad parameters, duplicates, unknown
-dependencies). Written for 100k-task jobs: columns are checked and rows
-built by C-level zip/map/set calls, and the per-task search for a culprit
-runs only when something is wrong.
+dependencies). Written for 100k-task jobs: columns are checked and passed on
+by C-level zip/map/set calls, and the per-task search for a culprit runs
+only when something is wrong.
 """
 
 from __future__ import annotations
@@ -16,16 +16,18 @@ from collections.abc import Callable
 from itertools import chain, repeat
 
 from .errors import CompileError
-from .models import CompiledJob, TaskRow
+from .models import CompiledJob, TaskGroup
 
-_ROW_TYPES = [{str}, {str}, {str}, {int}, {int}, {list}]
+# The prelude's columns: uuids, names, types, numbers (priority, stepsTotal, dependency count of
+# each task in turn), dependency uuids.
+_COLUMN_TYPES = [str, str, str, int, str]
 
-# Where the rows go: (rows, (task position, dependency position) pairs on tasks added before).
-Sink = Callable[[list[TaskRow], list[tuple[int, int]]], None]
+# Where the tasks go: (tasks, (task position, dependency position) pairs on tasks added before).
+Sink = Callable[[TaskGroup, list[tuple[int, int]]], None]
 
 
 class TaskCollector:
-    """Checks rows [uuid, name, type, priority, stepsTotal, [dependency uuid, ...]] in addTask order."""
+    """Checks the prelude's task columns in addTask order and passes them on as TaskGroups."""
 
     def __init__(self, filename: str, sink: Sink) -> None:
         self.filename = filename
@@ -34,19 +36,21 @@ class TaskCollector:
         self.names: list[str] = []
         self.later: list[tuple[int, str]] = []  # dependencies on tasks not added yet
         self.problem: CompileError | None = None
+        # One string object per distinct name, type and commands text: pickle sends each once.
+        self._texts: dict[str, str] = {}
 
     def add(self, raw: list, commands: list[str]) -> None:
-        """Check a group of rows and pass them on, with the dependencies they can name already."""
+        """Check a group of tasks and pass them on, with the dependencies they can name already."""
         if self.problem is not None:
-            return
-        if not raw and not commands:
             return
         columns = _columns(raw, commands)
         if columns is None:
             # Only a script that replaced built-ins the prelude relies on gets here.
             self.problem = CompileError(f"job type script {self.filename} produced tasks that cannot be stored")
             return
-        uuids, names, types, priorities, steps, dependencies = columns
+        uuids, names, types, priorities, steps, counts, named = columns
+        if not uuids:
+            return
         start = len(self.names)
         if len(set(uuids)) != len(uuids) or not self.position.keys().isdisjoint(uuids):
             self.problem = self._duplicate(uuids, names)
@@ -55,8 +59,6 @@ class TaskCollector:
         self.names.extend(names)
         # Every (task, dependency) in order, by C-level map/zip: a Python loop per task costs
         # a tenth of a second per 100k tasks.
-        counts = list(map(len, dependencies))
-        named = list(chain.from_iterable(dependencies))
         found = list(map(self.position.get, named))
         owners = list(chain.from_iterable(map(repeat, range(start, start + len(uuids)), counts)))
         if None in found:  # some name tasks added later
@@ -65,7 +67,8 @@ class TaskCollector:
                               if dependency is None)
         else:
             pairs = list(zip(owners, found))
-        unique = list(dict.fromkeys(pairs)) if len(pairs) > 1 else pairs  # a dependency named twice is stored once
+        # A dependency named twice is stored once; only a task naming several can name one twice.
+        unique = list(dict.fromkeys(pairs)) if len(pairs) > 1 and max(counts) > 1 else pairs
         if len(unique) == len(named):
             pending = counts
         else:
@@ -73,7 +76,10 @@ class TaskCollector:
             pending = [0] * len(uuids)
             for task, _dependency in pairs:
                 pending[task - start] += 1
-        self.sink(list(zip(uuids, names, types, priorities, commands, steps, pending)), pairs)
+        texts = self._texts
+        self.sink(TaskGroup(uuids, list(map(texts.setdefault, names, names)),
+                            list(map(texts.setdefault, types, types)), priorities,
+                            list(map(texts.setdefault, commands, commands)), steps, pending), pairs)
 
     def finish(self, output: dict) -> CompiledJob:
         """The job's settings, metadata and the dependencies on tasks added later, once
@@ -111,15 +117,17 @@ class TaskCollector:
         raise AssertionError("no duplicate task found")
 
 
-def _columns(raw: object, commands: list[str]) -> list[tuple] | None:
-    """The rows as six columns, or None when they are not what the prelude writes."""
-    if not isinstance(raw, list) or not raw or len(raw) != len(commands):
+def _columns(raw: object, commands: list[str]) -> list[list] | None:
+    """uuids, names, types, priorities, stepsTotals, dependency counts and dependency uuids, or None
+    when the columns are not what the prelude writes."""
+    if not isinstance(raw, list) or len(raw) != 5 or set(map(type, raw)) != {list}:
         return None
-    if set(map(type, raw)) != {list} or set(map(len, raw)) != {6}:
+    uuids, names, types, numbers, dependencies = raw
+    if set(map(len, (uuids, names, types))) != {len(commands)} or len(numbers) != 3 * len(commands):
         return None
-    columns = list(zip(*raw))
-    if [set(map(type, column)) for column in columns] != _ROW_TYPES:
+    if any(not set(map(type, column)) <= {kind} for column, kind in zip(raw, _COLUMN_TYPES)):
         return None
-    if not set(map(type, chain.from_iterable(columns[5]))) <= {str}:
+    counts = numbers[2::3]
+    if sum(counts) != len(dependencies) or (counts and min(counts) < 0):
         return None
-    return columns
+    return [uuids, names, types, numbers[0::3], numbers[1::3], counts, dependencies]

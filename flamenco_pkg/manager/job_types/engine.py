@@ -73,9 +73,9 @@ class ScriptLimitExceeded(ScriptFailure):
 
 
 def split_rows(text: str) -> tuple[list, list[str]]:
-    """The prelude's rows text: a JSON array of rows, then one commands JSON line per row."""
-    rows, newline, commands = text.partition("\n")
-    return json.loads(rows), commands.split("\n") if newline else []
+    """The prelude's tasks text: a JSON array of columns, then one commands JSON line per task."""
+    columns, newline, commands = text.partition("\n")
+    return json.loads(columns), commands.split("\n") if newline else []
 
 
 @contextlib.contextmanager
@@ -220,9 +220,11 @@ class Sandbox:
     def compile(self, job_input: dict, on_rows: Callable[[list, list[str]], None], *, stream: bool = False) -> dict:
         """Call compileJob(job); returns its result (settings, metadata, badParameters).
 
-        Every task reaches `on_rows(rows, commands)` in addTask order: a row
-        is [uuid, name, type, priority, stepsTotal, [dependency uuid, ...]],
-        `commands` holds each row's commands JSON. With `stream`, rows come
+        Every task reaches `on_rows(columns, commands)` in addTask order:
+        `columns` is [uuids, names, types, numbers (priority, stepsTotal
+        and dependency count of each task in turn), dependency uuids of all
+        the tasks in a row],
+        `commands` holds each task's commands JSON. With `stream`, rows come
         out in groups of STREAM_EVERY while the script runs, so the Manager
         stores them meanwhile; else all at the end. Only for a job-type
         worker process: the CPU limit is then enforced by a timer that

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass
@@ -35,13 +36,36 @@ class AuthoredTask:
 
 
 # One task as stored: (uuid, name, type, priority, commands JSON, steps_total,
-# deps_pending). Its position in the job is its index_in_job - 1. Plain
-# tuples, because they cross a process boundary by the 100,000 (pickling a
-# NamedTuple costs four times as much). commands JSON: [{"name",
+# deps_pending). Its position in the job is its index_in_job - 1. Between
+# processes tasks travel as a TaskGroup (these fields as columns) instead,
+# and small jobs collected whole keep plain tuples. commands JSON: [{"name",
 # "parameters", "total_step_count"}]. deps_pending counts the dependencies
 # handed over with the task (on tasks added before it); those on tasks
 # added later come at the end (see compiled.TaskCollector).
 TaskRow = tuple[str, str, str, int, str, int, int]
+
+
+class TaskGroup(NamedTuple):
+    """Tasks as they go from the job type to storage: the TaskRow fields as columns.
+
+    Columns rather than rows: nothing on the way builds a tuple per task
+    (the database insert zips them in C), and the many equal names, types
+    and commands texts are one string each, which pickle sends once.
+    """
+
+    uuids: list[str]
+    names: list[str]
+    types: list[str]
+    priorities: list[int]
+    commands: list[str]
+    steps: list[int]
+    pending: list[int]
+
+    def rows(self) -> list[TaskRow]:
+        return list(zip(*self))
+
+    def slice(self, start: int, stop: int) -> TaskGroup:
+        return TaskGroup(*(column[start:stop] for column in self))
 
 
 @dataclass

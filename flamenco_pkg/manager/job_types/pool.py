@@ -9,9 +9,9 @@ burns its limit, and even while a big reply trickles in from a busy worker.
 
 Protocol: the Manager sends one pickled request tuple (log level and TZ
 first); the worker answers with any number of ("alive", script file name)
-heartbeats (one per sandbox it starts) and ("tasks", rows, dependency
-pairs) messages (for a compile, often while the script still runs), then
-one final ("done", result, logs), ("error", class name, message, HTTP
+heartbeats (one per sandbox it starts) and ("tasks", TaskGroup or None,
+dependency pairs) messages (for a compile, often while the script still
+runs), then one final ("done", result, logs), ("error", class name, message, HTTP
 status, logs) or ("crash", traceback, logs). A worker that dies or stays
 silent for `silence_limit_s` is killed and replaced. The CPU and memory
 limits are enforced inside the worker: by QuickJS, which leaves the worker
@@ -41,6 +41,7 @@ from .errors import JobTypeError
 
 log = logging.getLogger("flamenco.jobtypes")
 
+SEND_BUFFER = 2 * 2**20  # bytes; Linux doubles it for its bookkeeping
 POOL_SIZE = 2  # this farm's Manager machines have 2 cores; more would only queue for them
 
 # A plain `python -c`, not multiprocessing: its "spawn" re-runs the Manager's
@@ -65,6 +66,9 @@ class _Worker:
 
     def __init__(self) -> None:
         self.sock, theirs = socket.socketpair()
+        # Room for a few MB of task groups on their way (the kernel caps it at net.core.wmem_max):
+        # the script then never waits while the Manager is inside a storing transaction.
+        theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         # The child gets the Manager's sys.path, so it also imports this
         # package from inside the zipapp (shiv unpacks it to a folder).
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
@@ -73,7 +77,7 @@ class _Worker:
             self.process = subprocess.Popen([sys.executable, "-c", _BOOT, str(theirs.fileno())],
                                             stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), env=env)
 
-    def call(self, request: tuple, on_tasks: Callable[[list, list], None], silence_limit_s: float) -> tuple:
+    def call(self, request: tuple, on_tasks: Callable[[Any, list], None], silence_limit_s: float) -> tuple:
         """Send one request and return its final reply once `on_tasks` has had every group of tasks.
 
         Groups are read as the worker sends them and handed to `on_tasks` in
@@ -124,7 +128,7 @@ class _Worker:
 class _Consumer:
     """Hands groups of tasks to `on_tasks` in a greenlet of its own, in order."""
 
-    def __init__(self, on_tasks: Callable[[list, list], None]) -> None:
+    def __init__(self, on_tasks: Callable[[Any, list], None]) -> None:
         self._on_tasks = on_tasks
         self._queue: gevent.queue.Queue = gevent.queue.Queue()
         self._error: BaseException | None = None
@@ -177,7 +181,7 @@ class ScriptPool:
             self._idle.append(_Worker())
             self._running += 1
 
-    def request(self, request: tuple, *, on_tasks: Callable[[list, list], None] = lambda rows, pairs: None,
+    def request(self, request: tuple, *, on_tasks: Callable[[Any, list], None] = lambda tasks, pairs: None,
                 silence_limit_s: float = 60.0) -> Any:
         """Run one request in a worker; returns its result or raises the JobTypeError it raised."""
         with self._slots:

@@ -23,9 +23,10 @@ from typing import Any
 from . import wire
 from .engine import SandboxLimits
 from .errors import JobTypeError
+from .models import TaskGroup
 from .runner import ScriptRunner
 
-CHUNK_ROWS = 5000  # rows per reply message: about 1 MB, a few ms to unpickle
+CHUNK_ROWS = 5000  # tasks per reply message: a few hundred kB, a few ms to unpickle
 
 
 class _Collect(logging.Handler):
@@ -98,12 +99,12 @@ def _handle(request: list, send: Any) -> Any:
     if operation == "compile":
         job, with_tasks = args
 
-        def sink(rows: list, pairs: list) -> None:
+        def sink(tasks: TaskGroup, pairs: list) -> None:
             if with_tasks:  # often while the script runs: the Manager stores them meanwhile
-                for start in range(0, len(rows), CHUNK_ROWS):
-                    send(("tasks", rows[start:start + CHUNK_ROWS], []))
+                for start in range(0, len(tasks.uuids), CHUNK_ROWS):
+                    send(("tasks", tasks.slice(start, start + CHUNK_ROWS), []))
                 for start in range(0, len(pairs), CHUNK_ROWS):  # after the tasks they name
-                    send(("tasks", [], pairs[start:start + CHUNK_ROWS]))
+                    send(("tasks", None, pairs[start:start + CHUNK_ROWS]))
 
         compiled = runner.compile(job, sink)
         return compiled.settings, compiled.metadata, compiled.dependencies, compiled.depends_on

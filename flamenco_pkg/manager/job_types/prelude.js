@@ -22,6 +22,8 @@
   const jsonParse = JSON.parse;
   const defineProperties = Object.defineProperties;
   const arrayJoin = Array.prototype.join;
+  const isArray = Array.isArray;
+  const NO_ITEMS = Object.freeze([]);
 
   // Non-ECMAScript extras that QuickJS offers but the reference engine does
   // not; scripts that rely on them would not be portable.
@@ -46,11 +48,15 @@
     throw err;
   }
 
+  // Both start with the common case: in QuickJS every call of a built-in
+  // costs more than a few comparisons.
   function asString(value) {
+    if (typeof value === "string") return value;
     return value === undefined || value === null ? "" : String(value);
   }
 
   function asInt(value) {
+    if (typeof value === "number" && (value | 0) === value) return value | 0; // `| 0` turns -0 into 0
     if (value === undefined || value === null) return 0;
     const n = Number(value);
     if (Number.isNaN(n)) return 0;
@@ -85,11 +91,12 @@
     const keys = objectKeys(value);
     const copy = {};
     for (let i = 0; i < keys.length; i++) {
-      const item = value[keys[i]];
+      const key = keys[i];
+      const item = value[key];
       const kind = typeof item;
-      if (keys[i] === "__proto__") return undefined; // an own "__proto__" key cannot be assigned
-      if (kind === "string" || kind === "boolean" || item === null || (kind === "number" && isFinite(item))) {
-        copy[keys[i]] = item === 0 ? 0 : item; // JSON has no -0
+      if (key === "__proto__") return undefined; // an own "__proto__" key cannot be assigned
+      if (kind === "number" ? item - item === 0 : kind === "string" || kind === "boolean" || item === null) {
+        copy[key] = item === 0 ? 0 : item; // JSON has no -0
       } else {
         return undefined;
       }
@@ -216,7 +223,7 @@
       get() {
         const task = this;
         return function addCommand(command) {
-          requireObject(command, "task.addCommand(command)", addCommand);
+          if (command === null || typeof command !== "object") requireObject(command, "task.addCommand(command)", addCommand);
           // Appends a copy, like the reference implementation; the parameters
           // object itself is shared until the task is added to the job.
           task.commands.push(makeCommand(command.name, command.parameters, command.totalStepCount));
@@ -227,7 +234,9 @@
       get() {
         const task = this;
         return function addDependency(dependency) {
-          requireObject(dependency, "task.addDependency(task)", addDependency);
+          if (dependency === null || typeof dependency !== "object") {
+            requireObject(dependency, "task.addDependency(task)", addDependency);
+          }
           task.dependencies.push(dependency);
         };
       },
@@ -235,15 +244,9 @@
   });
 
   function makeTask(uuid, name, type, priority) {
-    const task = Object.create(taskPrototype);
-    task[madeWithUUID] = uuid;
-    task.uUID = uuid;
-    task.name = name;
-    task.type = type;
-    task.priority = priority;
-    task.commands = [];
-    task.dependencies = [];
-    return task;
+    // A literal: QuickJS builds it faster than Object.create and assignments.
+    return { __proto__: taskPrototype, [madeWithUUID]: uuid, uUID: uuid, name, type, priority,
+      commands: [], dependencies: [] };
   }
 
   const author = Object.freeze({
@@ -255,9 +258,13 @@
       return makeTask(nextUUID(), taskName, taskType, 50);
     },
     Command: function Command(name, parameters, steps) {
-      let params = {};
-      if (parameters !== undefined && parameters !== null) {
-        if (typeof parameters !== "object" || Array.isArray(parameters)) {
+      let params;
+      if (parameters === undefined || parameters === null) {
+        params = {};
+      } else {
+        // A plain object is no array: the common case skips the check.
+        if (typeof parameters !== "object" ||
+            (getPrototypeOf(parameters) !== objectPrototype && Array.isArray(parameters))) {
           raise(new TypeError("author.Command(name, parameters): parameters must be an object"), Command);
         }
         // Exported at creation time, like the reference implementation.
@@ -717,6 +724,7 @@
   // JSON of a value as exportJSON writes it. Plain objects of strings,
   // booleans, null and finite numbers (most command parameters) are written
   // here, which QuickJS does several times faster than JSON.stringify.
+  let lastKey = "", lastKeyJSON = '""';
   function parametersJSON(value) {
     if (value !== null && typeof value === "object" && getPrototypeOf(value) === objectPrototype && !("toJSON" in value)) {
       const keys = objectKeys(value);
@@ -726,43 +734,68 @@
         const kind = typeof item;
         let itemJSON;
         if (kind === "string") itemJSON = jsonStringify(item);
-        else if (kind === "number" && isFinite(item)) itemJSON = "" + item; // what JSON writes; -0 too
+        else if (kind === "number" && item - item === 0) itemJSON = "" + item; // finite; what JSON writes, -0 too
         else if (kind === "boolean" || item === null) itemJSON = "" + item;
         else return exportJSON(value);
-        json += (i ? "," : "") + quoted(keys[i]) + ":" + itemJSON;
+        const key = keys[i];
+        if (key !== lastKey) { lastKey = key; lastKeyJSON = quoted(key); }
+        json += (i ? "," : "") + lastKeyJSON + ":" + itemJSON;
       }
       return json + "}";
     }
     return exportJSON(value);
   }
 
-  // job.addTask() takes a snapshot in the form the engine stores: a row
-  //   [uuid, name, type, priority, stepsTotal, [dependency uuid, ...]]
-  // as JSON text, and the JSON of the task's commands as the database keeps
-  // it. Exporting a 100k-task job is then one join, and the engine never
-  // decodes the commands. Duplicates and unknown dependencies are the
+  // job.addTask() takes a snapshot in the form the engine stores: the JSON
+  // texts of the task's fields, each in a column of its own (see rowsText),
+  // and the JSON of its commands as the database keeps it. Exporting a
+  // 100k-task job is then a few joins, and the engine never decodes the
+  // commands. Duplicates and unknown dependencies are the
   // engine's to find: a Python dict does that far faster than a JS Map.
+  // Written for the common task of one command and a dependency or two: no
+  // arrays of its own, and the last texts made are reused while the same
+  // strings come again (QuickJS compares equal strings fast, and formats
+  // JSON slowly).
+  let lastDependency = "", lastDependencyJSON = "";
+  let lastCommandName = "", lastCommandNameJSON = "";
+  let lastOnly = { parameters: "", name: "", steps: 0, json: "" }; // the last task's commands, if it had one
+  let lastNumbers = { priority: 0, steps: 0, dependencies: 0, text: "0,0,0" };
+  let lastName = "", lastNameJSON = "", lastType = "", lastTypeJSON = "";
   function addTaskRow(task, state, addTask) {
-    const commands = Array.isArray(task.commands) ? task.commands : [];
-    const dependencies = Array.isArray(task.dependencies) ? task.dependencies : [];
-    const name = asString(task.name);
-    const names = new Array(commands.length);
-    const stepCounts = new Array(commands.length);
-    for (let i = 0; i < commands.length; i++) {
+    let commands = task.commands;
+    if (!isArray(commands)) commands = NO_ITEMS;
+    let dependencies = task.dependencies;
+    if (!isArray(dependencies)) dependencies = NO_ITEMS;
+    const name = typeof task.name === "string" ? task.name : asString(task.name);
+    const count = commands.length;
+    // The first command's name and step count in variables, further ones in arrays.
+    let name0 = "", steps0 = 0;
+    const names = count > 1 ? [] : null;
+    const stepCounts = count > 1 ? [] : null;
+    for (let i = 0; i < count; i++) {
       const c = commands[i];
       if (c === null || typeof c !== "object") raise(new TypeError("job.addTask(task): task.commands must hold commands"), addTask);
-      names[i] = asString(c.name);
-      stepCounts[i] = asInt(c.totalStepCount);
+      const commandName = asString(c.name);
+      const stepCount = asInt(c.totalStepCount);
+      if (i === 0) { name0 = commandName; steps0 = stepCount; }
+      if (names !== null) { names[i] = commandName; stepCounts[i] = stepCount; }
     }
     let dependenciesJSON = "";
     for (let i = 0; i < dependencies.length; i++) {
       const d = dependencies[i];
       if (d === null || typeof d !== "object") raise(new TypeError("job.addTask(task): task.dependencies must hold tasks"), addTask);
-      dependenciesJSON += (i ? "," : "") + uuidJSON(d, asString(d.uUID));
+      const uuid = asString(d.uUID);
+      if (uuid !== lastDependency) {
+        lastDependencyJSON = uuidJSON(d, uuid) + ","; // see rowsText
+        lastDependency = uuid;
+      }
+      dependenciesJSON += lastDependencyJSON;
     }
     let commandsJSON = "[";
     let steps = 0;
-    for (let i = 0; i < commands.length; i++) {
+    for (let i = 0; i < count; i++) {
+      const commandName = i === 0 ? name0 : names[i];
+      const stepCount = i === 0 ? steps0 : stepCounts[i];
       let parameters;
       try {
         parameters = parametersJSON(commands[i].parameters);
@@ -772,43 +805,81 @@
       if (parameters === "null") {
         parameters = "{}";
       } else if (parameters[0] !== "{" && state.badParameters === null) {
-        state.badParameters = [name, names[i]]; // reported after compileJob, like other unusable tasks
+        state.badParameters = [name, commandName]; // reported after compileJob, like other unusable tasks
       }
-      commandsJSON += (i ? ',{"name":' : '{"name":') + quoted(names[i]) + ',"parameters":' + parameters +
-        ',"total_step_count":' + stepCounts[i] + "}";
-      steps += stepCounts[i] > 1 ? stepCounts[i] : 1;
+      steps += stepCount > 1 ? stepCount : 1;
+      if (count === 1 && parameters === lastOnly.parameters && commandName === lastOnly.name &&
+          stepCount === lastOnly.steps) {
+        commandsJSON = lastOnly.json; // the same single command as the task before
+        break;
+      }
+      if (commandName !== lastCommandName) {
+        lastCommandNameJSON = quoted(commandName);
+        lastCommandName = commandName;
+      }
+      commandsJSON += (i ? ',{"name":' : '{"name":') + lastCommandNameJSON + ',"parameters":' + parameters +
+        ',"total_step_count":' + stepCount + (i === count - 1 ? "}]" : "}");
+      if (count === 1) lastOnly = { parameters, name: commandName, steps: stepCount, json: commandsJSON };
     }
-    const index = state.rows.length;
-    state.rows[index] = "[" + uuidJSON(task, asString(task.uUID)) + "," +
-      quoted(name) + "," + quoted(asString(task.type)) + "," + asInt(task.priority) + "," + steps + ",[" +
-      dependenciesJSON + "]]";
-    state.commands[index] = commandsJSON + "]";
-    if (state.streamEvery && state.rows.length - state.sent >= state.streamEvery) sendRows(state);
+    if (count === 0) commandsJSON = "[]";
+    const index = state.uuids.length;
+    const uuid = asString(task.uUID);
+    const type = asString(task.type);
+    if (name !== lastName) { lastName = name; lastNameJSON = quoted(name); }
+    if (type !== lastType) { lastType = type; lastTypeJSON = quoted(type); }
+    const priority = asInt(task.priority);
+    if (priority !== lastNumbers.priority || steps !== lastNumbers.steps ||
+        dependencies.length !== lastNumbers.dependencies) {
+      lastNumbers = { priority, steps, dependencies: dependencies.length,
+        text: priority + "," + steps + "," + dependencies.length };
+    }
+    state.uuids[index] = uuidJSON(task, uuid);
+    state.names[index] = lastNameJSON;
+    state.types[index] = lastTypeJSON;
+    state.numbers[index] = lastNumbers.text;
+    state.dependencies[index] = dependenciesJSON;
+    state.commands[index] = commandsJSON;
+    if (state.streamEvery && index + 1 - state.sent >= state.streamEvery) sendRows(state);
   }
 
-  // Rows [from, to) as text: the JSON array of the rows, then one line per
-  // row with the JSON of its commands (JSON never holds a raw newline).
-  // Joined, not concatenated: QuickJS-ng concatenation can make a rope
-  // string, which the binding cannot hand to Python.
+  function newState(streamEvery) {
+    return { uuids: [], names: [], types: [], numbers: [], dependencies: [], commands: [], badParameters: null,
+      streamEvery, sent: 0 };
+  }
+
+  // Tasks [from, to) as text: a JSON array of columns [uuids, names, types,
+  // numbers (priority, stepsTotal and dependency count of each task in
+  // turn), dependency uuids (all tasks' in a row)], then one line per task
+  // with the JSON of its commands (JSON never holds a raw newline).
+  // Columns, because Python decodes five long arrays far faster than 100k
+  // short ones; a task's numbers are one text, mostly the last task's, as
+  // joining numbers formats each of them. Joined, not concatenated:
+  // QuickJS-ng concatenation can make a rope string, which the binding
+  // cannot hand to Python.
   function rowsText(state, from, to) {
-    const rows = arrayJoin.call(["[", arrayJoin.call(state.rows.slice(from, to), ","), "]"], "");
-    return to > from ? arrayJoin.call([rows, arrayJoin.call(state.commands.slice(from, to), "\n")], "\n") : rows;
+    const column = (name) => arrayJoin.call(state[name].slice(from, to), ",");
+    // Each task's dependency texts end in a comma: joined, only the last one goes.
+    const dependencies = arrayJoin.call(state.dependencies.slice(from, to), "");
+    const columns = arrayJoin.call(["[[", column("uuids"), "],[", column("names"), "],[", column("types"), "],[",
+      column("numbers"), "],[", dependencies.slice(0, -1), "]]"], "");
+    return to > from ? arrayJoin.call([columns, arrayJoin.call(state.commands.slice(from, to), "\n")], "\n") : columns;
   }
 
   // Hand the rows added since the last time to the engine, which stores
   // them while the script goes on (only when the engine asked for it: it
   // must lift QuickJS's time limit for the call).
   function sendRows(state) {
-    hostCall("rows", rowsText(state, state.sent, state.rows.length));
-    state.sent = state.rows.length;
+    hostCall("rows", rowsText(state, state.sent, state.uuids.length));
+    state.sent = state.uuids.length;
   }
 
   // A stored task back as the task object scripts see in `job.tasks`.
   function storedTask(state, index) {
-    const row = jsonParse(state.rows[index]);
     const commands = jsonParse(state.commands[index]).map(
       (c) => ({ name: c.name, parameters: c.parameters, totalStepCount: c.total_step_count }));
-    return { uUID: row[0], name: row[1], type: row[2], priority: row[3], commands, dependencies: row[5] };
+    return { uUID: jsonParse(state.uuids[index]), name: jsonParse(state.names[index]),
+      type: jsonParse(state.types[index]), priority: jsonParse("[" + state.numbers[index] + "]")[0], commands,
+      dependencies: jsonParse("[" + state.dependencies[index].slice(0, -1) + "]") };
   }
 
   function buildJob(input, state) {
@@ -837,13 +908,13 @@
       // depends_on; a script may replace or extend it.
       dependsOn: Array.isArray(input.dependsOn) ? input.dependsOn.slice() : [],
       addTask: function addTask(task) {
-        requireObject(task, "job.addTask(task)", addTask);
+        if (task === null || typeof task !== "object") requireObject(task, "job.addTask(task)", addTask);
         addTaskRow(task, state, addTask);
       },
     };
     Object.defineProperty(job, "tasks", {
       enumerable: true,
-      get() { return state.rows.map((row, i) => storedTask(state, i)); },
+      get() { return state.uuids.map((uuid, i) => storedTask(state, i)); },
     });
     Object.defineProperty(job, "addTask", { enumerable: false });
     return job;
@@ -859,7 +930,7 @@
       return fail(`script (${host.filename}) does not define a compileJob(job) function`);
     }
     const streamEvery = typeof hostCall === "function" && input.streamEvery > 0 ? input.streamEvery : 0;
-    const state = { rows: [], commands: [], badParameters: null, streamEvery, sent: 0 };
+    const state = newState(streamEvery);
     const job = buildJob(input, state);
     try {
       lookup.value.call(undefined, job);
@@ -874,7 +945,7 @@
       const dependsOn = job.dependsOn === undefined || job.dependsOn === null ? null : exportValue(job.dependsOn);
       const header = jsonStringify({ ok: true, settings: exportValue(job.settings), metadata,
         dependsOn, badParameters: state.badParameters });
-      return arrayJoin.call([header, rowsText(state, state.sent, state.rows.length)], "\n");
+      return arrayJoin.call([header, rowsText(state, state.sent, state.uuids.length)], "\n");
     } catch (err) {
       if (isOutOfMemory(err)) return jsonStringify({ ok: false, outOfMemory: true, error: "out of memory" });
       return fail(`the job could not be exported: ${describeThrown(err)}`);

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .compiled import Sink
 from .errors import CompileError
-from .models import CompiledJob, TaskRow
+from .models import CompiledJob, TaskGroup, TaskRow
 from .pool import ScriptOutOfTime, ScriptPool, shared_pool
 
 
@@ -40,17 +40,18 @@ class JobTypeRegistry:
 
         Raises JobTypeUnknown (400), JobTypeBroken (400), EtagMismatch (412) or
         CompileError (400), following the upstream Manager's failure table.
-        With `on_tasks(rows, dependency pairs)`, the tasks go there as they
-        come, often while the script still runs (it may still fail after
-        that), with the dependencies on tasks handed over before; the result
+        With `on_tasks(TaskGroup or None, dependency pairs)`, the tasks go
+        there as they come, often while the script still runs (it may still
+        fail after that), with the dependencies on tasks handed over before; the result
         then holds settings, metadata and the dependencies on tasks added
         later (not counted in any row's deps_pending).
         """
         rows: list[TaskRow] = []
         dependencies: list[tuple[int, int]] = []
 
-        def collect(more_rows: list[TaskRow], pairs: list[tuple[int, int]]) -> None:
-            rows.extend(more_rows)
+        def collect(tasks: TaskGroup | None, pairs: list[tuple[int, int]]) -> None:
+            if tasks is not None:
+                rows.extend(tasks.rows())
             dependencies.extend(pairs)
 
         try:
