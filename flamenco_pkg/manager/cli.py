@@ -12,7 +12,6 @@ from flamenco_pkg import __version__
 from flamenco_pkg.logsetup import setup_logging
 
 CONFIG_FILE = "flamenco-manager.yaml"
-GROUP_COMMIT_S = 0.0  # commit once the requests that are ready now have had their turn
 
 log = logging.getLogger("flamenco.manager")
 
@@ -116,7 +115,6 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     except DatabaseError as exc:
         print(f"flamenco-manager: {exc}", file=sys.stderr)
         return 1
-    manager.db.group_commit_s = GROUP_COMMIT_S  # requests of the same moment share a COMMIT
     check_stuck_jobs(manager)
     from .submission import finish_interrupted
 

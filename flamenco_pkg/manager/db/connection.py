@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import gevent
-import gevent.event
 import gevent.queue
 
 T = TypeVar("T")
@@ -69,6 +68,9 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 RESTART_WAL_PAGES = 1000  # a WAL this long is copied whole (writes held briefly), so that it starts over
+# Prepared statements the writer keeps. Python's default, 128, is fewer than the Manager has:
+# under load they evicted each other and a hand-out prepared its SQL again.
+STATEMENT_CACHE = 1024
 READERS = 4  # read-only connections; each busy one occupies a thread of gevent's pool
 
 
@@ -106,40 +108,6 @@ def _in_read_tx(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple) -> 
     return True, result
 
 
-class _Group:
-    """Requests whose writes share one COMMIT (group commit).
-
-    A COMMIT writes every changed page to the WAL, one system call per page,
-    and costs as much as the rest of a Worker's call. Under load the
-    requests ready in the same turn of the event loop share one transaction
-    instead, each in a savepoint of its own (a failed request rolls back alone), and each
-    answers only once the COMMIT is done: nothing a client hears of can be
-    lost. When the COMMIT fails (a full disk), every request in the group
-    fails with it.
-    """
-
-    def __init__(self) -> None:
-        self._done = gevent.event.Event()
-        self._error: BaseException | None = None
-
-    def succeed(self) -> None:
-        self._done.set()
-
-    def fail(self, exc: BaseException) -> None:
-        self._error = exc
-        self._done.set()
-
-    def committed(self, on_full: Callable[[BaseException], BaseException] | None) -> None:
-        """Wait for the COMMIT; raise what made it fail (each waiter its own copy)."""
-        self._done.wait()
-        exc = self._error
-        if exc is None:
-            return
-        if on_full is not None and _is_full(exc):
-            raise on_full(exc) from exc
-        raise DatabaseError(f"the transaction could not be committed: {exc}") from exc
-
-
 class Database:
     """One writer connection with serialised transactions, and a pool of read-only ones."""
 
@@ -148,10 +116,6 @@ class Database:
         # Called with the SQLite error when a write fails for lack of space; returns the error to raise.
         self.on_full: Callable[[BaseException], BaseException] | None = None
         self._lock = threading.RLock()
-        # Seconds requests wait to share a COMMIT (`_Group`), 0 for one turn of the event loop;
-        # None commits each transaction alone.
-        self.group_commit_s: float | None = None
-        self._group: _Group | None = None
         self._depth = 0
         self._tx_owner: Any = None  # the greenlet inside tx(), to refuse its reads on the pool
         self._readers_max = max(1, readers)
@@ -161,7 +125,8 @@ class Database:
         self._checkpointer: sqlite3.Connection | None = None  # only checkpoint_passive's thread uses it
         try:
             self.conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=20.0
+                self.path, isolation_level=None, check_same_thread=False, timeout=20.0,
+                cached_statements=STATEMENT_CACHE,
             )
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open database {self.path}: {exc}") from exc
@@ -202,13 +167,10 @@ class Database:
         Whatever fails, the body or the COMMIT itself (a full disk fails at
         COMMIT), the transaction is rolled back, so the next one starts clean.
         A full disk is handed to `on_full`, which gives the error to raise.
-        With group commit on, the body runs as a savepoint of a shared
-        transaction and `tx` returns once that has committed (see `_Group`).
         `check_foreign_keys=False`, only for inserts whose rows reference
         nothing but rows the caller itself has just written (a submission's
         tasks), spares SQLite a lookup per reference: a tenth of storing a
-        job. Such a transaction never shares its COMMIT (the setting holds
-        for a whole transaction), nor does it apply when joining another.
+        job. It is off for this one transaction (not when joining another).
         """
         with self._lock:
             if self._depth:
@@ -219,95 +181,27 @@ class Database:
                     self._depth -= 1
                 return
             if not check_foreign_keys:
-                self.commit_pending()  # the open group's requests keep their checks
                 self.conn.execute("PRAGMA foreign_keys = OFF")  # no effect inside a transaction
                 try:
-                    yield from self._own_tx()
+                    with self.tx() as conn:
+                        yield conn
                 finally:
                     self.conn.execute("PRAGMA foreign_keys = ON")
                 return
-            if self.group_commit_s is None:
-                yield from self._own_tx()
-                return
-            group = self._group or self._open_group()
-            self.conn.execute("SAVEPOINT request")
+            self.conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
             self._tx_owner = gevent.getcurrent()
             try:
                 yield self.conn
-                self.conn.execute("RELEASE request")
+                self.conn.execute("COMMIT")
             except BaseException as exc:
-                self._undo_request(group, exc)
+                self._rollback()
                 if self.on_full is not None and _is_full(exc):
                     raise self.on_full(exc) from exc
                 raise
             finally:
                 self._depth = 0
                 self._tx_owner = None
-        group.committed(self.on_full)
-
-    def _own_tx(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        self._tx_owner = gevent.getcurrent()
-        try:
-            yield self.conn
-            self.conn.execute("COMMIT")
-        except BaseException as exc:
-            self._rollback()
-            if self.on_full is not None and _is_full(exc):
-                raise self.on_full(exc) from exc
-            raise
-        finally:
-            self._depth = 0
-            self._tx_owner = None
-
-    def _open_group(self) -> _Group:
-        self.conn.execute("BEGIN IMMEDIATE")
-        group = self._group = _Group()
-        gevent.spawn(self._commit_group_later, group)
-        return group
-
-    def _undo_request(self, group: _Group, exc: BaseException) -> None:
-        """Roll back one request's savepoint; when SQLite dropped the whole transaction, the group failed."""
-        try:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK TO request")
-                self.conn.execute("RELEASE request")
-                return
-        except sqlite3.Error as undo_exc:
-            log.error("rolling back a failed request failed too: %s", undo_exc)
-            self._rollback()
-        self._group = None
-        group.fail(exc)
-
-    def _commit_group_later(self, group: _Group) -> None:
-        # 0: after the greenlets that are ready now (requests read in the same turn of the event
-        # loop) had their turn; a lone request waits for nothing.
-        gevent.sleep(self.group_commit_s or 0)
-        with self._lock:
-            self._commit_group(group)
-
-    def _commit_group(self, group: _Group) -> None:
-        """COMMIT the open group (under the lock); its requests learn how it went."""
-        if self._group is not group:
-            return  # failed already
-        self._group = None
-        try:
-            self.conn.execute("COMMIT")
-        except BaseException as exc:
-            self._rollback()
-            group.fail(exc)
-            if not isinstance(exc, Exception):
-                raise
-        else:
-            group.succeed()
-
-    def commit_pending(self) -> None:
-        """Commit the open group now (before work that must not run inside a transaction)."""
-        with self._lock:
-            if self._group is not None:
-                self._commit_group(self._group)
 
     @contextlib.contextmanager
     def peek(self) -> Iterator[sqlite3.Connection]:
@@ -417,7 +311,6 @@ class Database:
             return not busy
 
         with self._lock:
-            self.commit_pending()
             return gevent.get_hub().threadpool.apply(fold)
 
     def take_over_checkpoints(self) -> None:
@@ -428,7 +321,6 @@ class Database:
         longest stall a Worker's call meets.
         """
         with self._lock:
-            self.commit_pending()
             self.conn.execute("PRAGMA wal_autocheckpoint = 0")
 
     def checkpoint_passive(self) -> tuple[int, int]:
@@ -457,7 +349,6 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
-            self.commit_pending()
             if self._lookup_conn is not None:
                 self._lookup_conn.close()
                 self._lookup_conn = None

@@ -34,7 +34,7 @@ class StatusChangeRequested:
 
 def assign_task(manager: Manager, worker_id: int) -> dict[str, Any] | StatusChangeRequested | None:
     """AssignedTask for the worker, the status it must change to first, or None."""
-    with manager.change() as (conn, changes), manager.scheduler_lock:  # released before the COMMIT wait
+    with manager.scheduler_lock, manager.change() as (conn, changes):
         worker = worker_db.fetch_by_id(conn, worker_id)
         if worker["status_requested"]:
             return StatusChangeRequested(worker["status_requested"])
@@ -106,7 +106,7 @@ def _assigned_task(manager: Manager, task: Mapping[str, Any], worker: sqlite3.Ro
 
 
 def may_keep_running(manager: Manager, worker_id: int, task_uuid: str) -> dict[str, Any]:
-    with manager.db.tx() as conn, manager.scheduler_lock:
+    with manager.scheduler_lock, manager.db.tx() as conn:
         worker = worker_db.fetch_by_id(conn, worker_id)
         task = task_db.fetch_by_uuid(conn, task_uuid)
         if task is None:
