@@ -62,8 +62,8 @@ def sign_off(m: Manager, r: ApiRequest) -> Reply:
 
 
 def worker_state(m: Manager, r: ApiRequest) -> dict[str, Any] | Reply:
-    with m.db.tx() as conn:
-        worker = worker_db.fetch_by_id(conn, r.worker["id"])
+    # The lookup connection: an idle Worker's poll never waits for the writer.
+    worker = m.db.lookup(worker_db.fetch_by_id, r.worker["id"])
     if not worker["status_requested"]:
         return NO_CONTENT
     return {"status_requested": worker["status_requested"]}
