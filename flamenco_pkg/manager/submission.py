@@ -118,7 +118,8 @@ def submit(manager: Manager, body: dict[str, Any], submitted_by: str | None = No
     store = _Store(manager, job, tag_id, submitted_by)
     try:
         try:
-            compiled = manager.job_types.compile(job, on_tasks=store.add)
+            with manager.db.bulk_write():
+                compiled = manager.job_types.compile(job, on_tasks=store.add)
         except JobTypeError as exc:
             raise ManagerError(exc.http_status, exc.message) from exc
         row = store.finish(compiled)

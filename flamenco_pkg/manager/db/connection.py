@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -71,6 +72,7 @@ RESTART_WAL_PAGES = 1000  # a WAL this long is copied whole (writes held briefly
 # Prepared statements the writer keeps. Python's default, 128, is fewer than the Manager has:
 # under load they evicted each other and a hand-out prepared its SQL again.
 STATEMENT_CACHE = 1024
+BULK_WAL_MAX_BYTES = 256 * 2**20  # a WAL this long is folded even while a bulk write runs
 READERS = 4  # read-only connections; each busy one occupies a thread of gevent's pool
 
 
@@ -116,6 +118,7 @@ class Database:
         # Called with the SQLite error when a write fails for lack of space; returns the error to raise.
         self.on_full: Callable[[BaseException], BaseException] | None = None
         self._lock = threading.RLock()
+        self._bulk_writes = 0  # bulk_write() blocks running
         self._depth = 0
         self._tx_owner: Any = None  # the greenlet inside tx(), to refuse its reads on the pool
         self._readers_max = max(1, readers)
@@ -323,13 +326,37 @@ class Database:
         with self._lock:
             self.conn.execute("PRAGMA wal_autocheckpoint = 0")
 
+    @contextlib.contextmanager
+    def bulk_write(self) -> Iterator[None]:
+        """A big write (a 100k-task submission) runs: passive checkpoints wait until it is done.
+
+        They would take CPU from it and, once the WAL is long, hold the
+        writer for their second pass; the WAL is folded right after instead.
+        Past BULK_WAL_MAX_BYTES of WAL they run anyway.
+        """
+        self._bulk_writes += 1
+        try:
+            yield
+        finally:
+            self._bulk_writes -= 1
+
+    def _bulk_write_running(self) -> bool:
+        if not self._bulk_writes:
+            return False
+        try:
+            return os.path.getsize(self.path + "-wal") < BULK_WAL_MAX_BYTES
+        except OSError:
+            return True
+
     def checkpoint_passive(self) -> tuple[int, int]:
         """Copy committed WAL pages into the database file, in a native thread on a connection of its own.
 
         Neither the writer nor readers wait (PASSIVE takes no lock they need);
         the writer starts the WAL over once all of it has been copied. Returns
-        (pages in the WAL, pages copied).
+        (pages in the WAL, pages copied); (0, 0) when it waited for a bulk write.
         """
+        if self._bulk_write_running():
+            return 0, 0
         def fold() -> tuple[int, int]:
             if self._checkpointer is None:
                 self._checkpointer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
