@@ -181,3 +181,26 @@ def test_a_settings_document_without_auth_keeps_it_on() -> None:
     del body["auth"]
     assert config_from_request(body, current).auth.enabled is True
     assert config_from_request({**body, "auth": {"enabled": False}}, current).auth.enabled is False
+
+
+def test_the_last_admin_can_be_neither_demoted_nor_deleted(tmp_path: Path) -> None:
+    """Else nobody could manage users any more (only the command line on the Manager's machine)."""
+    from flamenco_pkg.manager.auth import accounts
+    from flamenco_pkg.manager.errors import ManagerError
+
+    db = Database(tmp_path / "admins.sqlite")
+    try:
+        accounts.save_user(db, "ada", "admin", "long enough 1")
+        for attempt in (lambda: accounts.save_user(db, "ada", "manager", "long enough 1"),
+                        lambda: accounts.delete_user(db, "ada")):
+            with pytest.raises(ManagerError) as refused:
+                attempt()
+            assert refused.value.status == 409 and "last admin" in refused.value.message
+        assert [(u["username"], u["role"]) for u in db.lookup(user_db.list_users)] == [("ada", "admin")]
+        accounts.save_user(db, "bob", "admin", "long enough 2")
+        accounts.save_user(db, "ada", "manager", "long enough 1")  # bob is admin now
+        with pytest.raises(ManagerError):
+            accounts.delete_user(db, "bob")
+        accounts.delete_user(db, "ada")
+    finally:
+        db.close()

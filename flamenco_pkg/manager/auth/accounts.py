@@ -50,13 +50,23 @@ def save_user(db: Database, username: str, role: str, password: str) -> bool:
         raise ManagerError(400, problem)
     hashed = _off_loop(credentials.hash_password, password)
     with db.tx() as conn:
+        if role != Role.ADMIN:
+            _keep_an_admin(conn, username, "give another role to")
         created = user_db.save_user(conn, username, role, hashed, utcnow())
     log.info("user %s %s with role %s", username, "created" if created else "updated", role)
     return created
 
 
+def _keep_an_admin(conn, username: str, doing: str) -> None:
+    """Refuse to leave the farm without an admin (nobody could manage users any more)."""
+    user = user_db.fetch_user(conn, username)
+    if user is not None and user["role"] == Role.ADMIN and not user_db.other_admins(conn, username):
+        raise ManagerError(409, f"cannot {doing} {username!r}: it is the last admin; make another user admin first")
+
+
 def delete_user(db: Database, username: str) -> None:
     with db.tx() as conn:
+        _keep_an_admin(conn, username, "delete")
         if not user_db.delete_user(conn, username):
             raise ManagerError(404, f"user {username!r} does not exist")
     log.info("user %s deleted, with its tokens and sessions", username)

@@ -26,6 +26,12 @@ def fetch_user(conn: sqlite3.Connection, username: str) -> sqlite3.Row | None:
                         (username,)).fetchone()
 
 
+def other_admins(conn: sqlite3.Connection, username: str) -> int:
+    """How many users besides `username` have the admin role."""
+    return conn.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND username != ?",
+                        (username,)).fetchone()[0]
+
+
 def delete_user(conn: sqlite3.Connection, username: str) -> bool:
     """Deletes the user; its tokens and sessions go with it (cascade)."""
     return conn.execute("DELETE FROM users WHERE username = ?", (username,)).rowcount > 0
