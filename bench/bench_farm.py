@@ -15,7 +15,9 @@ Measures, over real HTTP on 127.0.0.1 (issue 9):
 5. how long the Manager takes to accept the 100,000-task job.
 
 `python -m bench.bench_farm --help` for the flags; `make bench` runs it with
-the defaults and it writes its section of docs/benchmarks.md.
+the defaults and it writes its section of docs/benchmarks.md. With
+FLAMENCO_BENCH_SOURCE=1 the Manager runs from the source tree instead of the
+zipapp (for profiling with py-spy between builds; record figures from the zipapp).
 """
 
 from __future__ import annotations
