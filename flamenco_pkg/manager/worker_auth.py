@@ -57,7 +57,7 @@ def parse_basic(header: str) -> tuple[str, str] | None:
 
 
 class SeenMarks:
-    """When Workers were last heard from, waiting to be written with the next transaction."""
+    """When Workers were last heard from, waiting for `loops/worker_seen.py` (or the timeout check) to write them."""
 
     def __init__(self) -> None:
         self._pending: dict[int, str] = {}  # worker id -> database time

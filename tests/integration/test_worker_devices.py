@@ -69,11 +69,6 @@ def manager(tmp_path_factory) -> Iterator[ManagerProcess]:
         proc.stop()
 
 
-@pytest.fixture
-def api(manager: ManagerProcess) -> Api:
-    return manager.api()
-
-
 def executable(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

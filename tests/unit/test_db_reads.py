@@ -19,6 +19,7 @@ import pytest
 
 from flamenco_pkg.manager.config import Config
 from flamenco_pkg.manager.context import Manager
+from flamenco_pkg.manager.db import connection
 from flamenco_pkg.manager.db import jobs as job_db
 from flamenco_pkg.manager.db import tags as tag_db
 from flamenco_pkg.manager.db import tasks as task_db
@@ -234,6 +235,23 @@ def test_commits_leave_the_wal_to_the_passive_checkpoint(db, tmp_path):
     with db.tx() as conn:
         add_job(conn, name="after")
     assert db.read(lambda c: c.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]) == 41
+
+
+def test_passive_checkpoints_wait_while_a_bulk_write_runs_unless_the_wal_is_huge(db, monkeypatch):
+    db.take_over_checkpoints()
+    with db.tx() as conn:
+        add_job(conn, name="before", n_tasks=20)
+    with db.bulk_write():
+        assert db.checkpoint_passive() == (0, 0)  # waits: the WAL keeps its pages
+        monkeypatch.setattr(connection, "BULK_WAL_MAX_BYTES", 1)
+        wal_pages, copied = db.checkpoint_passive()  # past the cap it folds anyway
+        assert wal_pages > 0 and copied == wal_pages
+        monkeypatch.undo()
+        with db.tx() as conn:
+            add_job(conn, name="during", n_tasks=20)
+        assert db.checkpoint_passive() == (0, 0)
+    wal_pages, copied = db.checkpoint_passive()  # done: folded at once
+    assert wal_pages > 0 and copied == wal_pages
 
 
 def test_peek_reads_the_latest_commit_without_a_transaction(db):

@@ -145,17 +145,12 @@ def decode_json(text: str) -> Any:
 
 
 def status_and_task_counts(conn: sqlite3.Connection, job_id: int) -> tuple[str, Counter]:
-    """The job's status and its tasks per status, in one read: what a task's change cascades on."""
+    """The job's status and its tasks per status (kept by migration 0002's triggers, no scan of the
+    tasks), in one read: what a task's change cascades on."""
     rows = conn.execute(
         """SELECT j.status, c.status, c.count FROM jobs j
            LEFT JOIN job_task_counts c ON c.job_id = j.id AND c.count > 0 WHERE j.id = ?""", (job_id,)).fetchall()
     return rows[0][0], Counter({status: count for _job, status, count in rows if status is not None})
-
-
-def task_status_counts(conn: sqlite3.Connection, job_id: int) -> Counter:
-    """The job's tasks per status, as kept by migration 0002's triggers (no scan of the tasks)."""
-    return Counter({status: count for status, count in conn.execute(
-        "SELECT status, count FROM job_task_counts WHERE job_id = ? AND count > 0", (job_id,))})
 
 
 def distinct_statuses(conn: sqlite3.Connection) -> list[str]:

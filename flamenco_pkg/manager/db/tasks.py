@@ -252,12 +252,23 @@ def set_status(conn: sqlite3.Connection, task_id: int, status: str, activity: st
                      (status, activity[:255], utcnow(), task_id))
 
 
-_CLOCK_SQL = {
-    "start": "UPDATE tasks SET started_at = :now, finished_at = NULL WHERE id = :id",
-    "finish": "UPDATE tasks SET finished_at = :now WHERE id = :id AND started_at IS NOT NULL",
-    "clear": ("UPDATE tasks SET started_at = NULL, finished_at = NULL "
-              "WHERE id = :id AND (started_at IS NOT NULL OR finished_at IS NOT NULL)"),
+# A `TaskClock` (state_machine.rules) as assignments to the run times, and when they apply
+# (a row they would not change is not rewritten): the one definition of what each clock does.
+_CLOCK = {
+    "start": ((("started_at", ":now"), ("finished_at", "NULL")), ""),
+    "finish": ((("finished_at", ":now"),), "started_at IS NOT NULL"),
+    "clear": ((("started_at", "NULL"), ("finished_at", "NULL")), "started_at IS NOT NULL OR finished_at IS NOT NULL"),
 }
+# For many tasks (set_clock): one UPDATE per task, only where the clock applies.
+_CLOCK_SQL = {
+    clock: f"UPDATE tasks SET {', '.join(f'{column} = {value}' for column, value in sets)} WHERE id = :id"
+           + (f" AND ({only_where})" if only_where else "")
+    for clock, (sets, only_where) in _CLOCK.items()}
+# For one task's status UPDATE (change_status): the same, as CASEs in its SET list.
+_CLOCK_SET = {"keep": "", **{
+    clock: "".join(f", {column} = CASE WHEN {only_where} THEN {value} ELSE {column} END" if only_where
+                   else f", {column} = {value}" for column, value in sets)
+    for clock, (sets, only_where) in _CLOCK.items()}}
 
 
 def set_clock(conn: sqlite3.Connection, job_id: int, task_ids: Sequence[int], clock: str) -> None:
@@ -276,14 +287,6 @@ def set_clock(conn: sqlite3.Connection, job_id: int, task_ids: Sequence[int], cl
     if sql is None or not task_ids:
         return
     conn.executemany(sql, [{"id": task_id, "now": now} for task_id in task_ids])
-
-
-_CLOCK_SET = {  # a single task's run times, as part of its status UPDATE (see set_clock)
-    "start": ", started_at = :now, finished_at = NULL",
-    "finish": ", finished_at = CASE WHEN started_at IS NULL THEN finished_at ELSE :now END",
-    "clear": ", started_at = NULL, finished_at = NULL",
-    "keep": "",
-}
 
 
 def change_status(conn: sqlite3.Connection, task_id: int, status: str, *, clock: str,

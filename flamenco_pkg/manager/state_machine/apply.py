@@ -99,10 +99,10 @@ def change_task_status(conn: sqlite3.Connection, changes: Changes, task: Mapping
     else:
         if assign_to is not None:
             raise ValueError("a task is assigned only as it changes status")
-        if activity is not None:
-            task_db.set_activity(conn, task["id"], activity)
         if touched:
-            task_db.touch(conn, task["id"])
+            task_db.touch(conn, task["id"], activity=activity)
+        elif activity is not None:
+            task_db.set_activity(conn, task["id"], activity)
     if not cascade:
         return task
     job_status, counts = job_db.status_and_task_counts(conn, task["job_id"])

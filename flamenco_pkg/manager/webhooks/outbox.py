@@ -54,4 +54,4 @@ def _text(conn: sqlite3.Connection, kind: str, payload: dict[str, Any], now: str
     settings = job_db.decode_json(job["settings"])
     frames = messages.frame_count(settings.get("frames")) if isinstance(settings, dict) else None
     return messages.job_text(payload, took_s=took.total_seconds(), frames=frames,
-                             task_counts=dict(job_db.task_status_counts(conn, job["id"])))
+                             task_counts=dict(job_db.status_and_task_counts(conn, job["id"])[1]))
