@@ -4,9 +4,9 @@ bcrypt runs once per Worker and stored hash: after a secret has been verified,
 the Manager remembers an HMAC of it under a key that lives only in this
 process, next to the stored hash it was checked against. Later requests with
 the same secret cost one HMAC. The Worker's row is still read on every request,
-on the read-only lookup connection (so a Worker's call never waits for the
-writer: a big submission's batch or a WAL checkpoint), so a deleted Worker, or a
-row whose stored hash changed, is refused or re-checked at once.
+with `Database.lookup` (so a Worker's call never waits for the writer: a big
+submission's batch or a WAL checkpoint), so a deleted Worker, or a row whose
+stored hash changed, is refused or re-checked at once.
 
 Marking a Worker seen is not part of the request either: the marks wait in
 memory (`SeenMarks`) and a loop writes them all once a second in one

@@ -245,13 +245,24 @@ class Database:
         return value
 
     def lookup(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(conn, *args)` on a read-only connection of its own, right here on the event loop.
+        """`fn(conn, *args)` right here on the event loop, never waiting for the writer.
 
         Only for index seeks of a few rows that must be answered per request
-        (who is this API token?): no thread hop, and WAL readers never wait
-        for the writer. Each statement sees the latest commit, also one by
-        another process (the `-add-user` command line).
+        (which Worker is this, who is this API token?): no thread hop. While
+        no other greenlet writes, `fn` runs on the writer's connection, whose
+        page cache is warm; while one does (a submission's batch, a
+        checkpoint's second pass), on a read-only connection of its own
+        (WAL readers never wait). That one's cache starts cold after every
+        commit, which made it four times slower for a Worker's row. Each
+        statement sees the latest commit, also one by another process (the
+        `-add-user` command line); inside the caller's own `tx()`, that
+        transaction.
         """
+        if self._lock.acquire(blocking=False):
+            try:
+                return fn(self.conn, *args)
+            finally:
+                self._lock.release()
         if self._lookup_conn is None:
             self._lookup_conn = self._open_reader()
         return fn(self._lookup_conn, *args)

@@ -62,7 +62,7 @@ def sign_off(m: Manager, r: ApiRequest) -> Reply:
 
 
 def worker_state(m: Manager, r: ApiRequest) -> dict[str, Any] | Reply:
-    # The lookup connection: an idle Worker's poll never waits for the writer.
+    # Database.lookup: an idle Worker's poll never waits for the writer.
     worker = m.db.lookup(worker_db.fetch_by_id, r.worker["id"])
     if not worker["status_requested"]:
         return NO_CONTENT
