@@ -151,3 +151,97 @@ def test_the_writer_thread_keeps_the_order_lines_were_queued_in(tmp_path):
     writer.close()
     assert len(written) == 90  # every queued line was reported back
     assert threads_used and threading.get_ident() not in threads_used  # not on the caller's thread
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def test_an_evicted_log_is_closed_and_its_later_lines_land_after_the_earlier_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(task_logs_mod, "OPEN_LOGS", 2)
+    logs = TaskLogs(tmp_path)
+    job = new_id()
+    first, second, third = new_id(), new_id(), new_id()
+    logs.append(job, first, "assigned")
+    fd_first = logs._open[(job, first)]
+    logs.append(job, second, "assigned")
+    logs.append(job, first, "queued -> active")  # a hit: the least recently used is now `second`
+    fd_second = logs._open[(job, second)]
+    logs.append(job, third, "assigned")  # evicts `second`, not `first`
+    assert list(logs._open) == [(job, first), (job, third)]
+    assert not _is_open(fd_second)
+    assert _is_open(fd_first)
+    logs.append(job, second, "active -> completed")  # opened again, appended at the end
+    assert logs.tail(job, second) == "assigned\nactive -> completed\n"
+    assert logs.tail(job, first) == "assigned\nqueued -> active\n"
+    logs.close()
+    assert logs._open == {} and not _is_open(fd_first)
+
+
+def test_removing_a_job_closes_its_open_logs_and_leaves_other_jobs_open(tmp_path):
+    logs = TaskLogs(tmp_path)
+    job, other = new_id(), new_id()
+    mine = [new_id() for _ in range(3)]
+    for task in mine:
+        logs.append(job, task, "line")
+    other_task = new_id()
+    logs.append(other, other_task, "line")
+    fds = [logs._open[(job, task)] for task in mine]
+    logs.remove_job(job)
+    assert not any(_is_open(fd) for fd in fds)
+    assert list(logs._open) == [(other, other_task)]
+    assert not (tmp_path / f"job-{job[:4]}" / job).exists()
+    logs.append(other, other_task, "still open")
+    assert logs.tail(other, other_task) == "line\nstill open\n"
+    logs.close()
+
+
+def test_a_write_that_fails_outright_changes_nothing_and_a_short_one_is_completed(tmp_path, monkeypatch):
+    logs = TaskLogs(tmp_path)
+    job, task = new_id(), new_id()
+    logs.append(job, task, "kept")
+    real_write = os.write
+
+    def fail(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(task_logs_mod.os, "write", fail)
+    with pytest.raises(OSError):
+        logs.append(job, task, "lost")
+    calls = []
+
+    def short(fd, data):  # what a signal or a nearly full disk can do
+        calls.append(len(data))
+        return real_write(fd, bytes(data[:2]))
+
+    monkeypatch.setattr(task_logs_mod.os, "write", short)
+    assert logs.append(job, task, "whole") == "whole\n"
+    monkeypatch.setattr(task_logs_mod.os, "write", real_write)
+    assert len(calls) == 3
+    assert logs.tail(job, task) == "kept\nwhole\n"
+    logs.close()
+
+
+def test_logs_kept_open_fit_the_descriptor_limit():
+    assert task_logs_mod.open_logs_limit(1024) == 128  # a common default leaves most for sockets
+    assert task_logs_mod.open_logs_limit(20_000) == 2048  # enough for a completion 1000 hand-outs later
+    assert task_logs_mod.open_logs_limit(64) == 16
+    assert 16 <= task_logs_mod.OPEN_LOGS <= 2048
+
+
+def test_the_writer_closes_the_logs_it_kept_open(tmp_path):
+    from flamenco_pkg.manager.local_storage.task_log_writer import TaskLogWriter
+
+    writer = TaskLogWriter(TaskLogs(tmp_path))
+    job, task = new_id(), new_id()
+    writer.append_later([(job, task, "assigned\nqueued -> active")])
+    lines, error = writer.append([(job, task, "active -> completed")])
+    assert error is None
+    fd = writer.logs._open[(job, task)]
+    writer.close()
+    assert writer.logs._open == {} and not _is_open(fd)
+    assert writer.path(job, task).read_text() == "assigned\nqueued -> active\nactive -> completed\n"

@@ -11,10 +11,10 @@ append for it is dropped instead of creating the folder again.
 
 from __future__ import annotations
 
+import _thread
 import logging
 import os
 import shutil
-import threading
 import time
 import zlib
 from collections import OrderedDict
@@ -30,20 +30,59 @@ LOCK_COUNT = 64
 # Removed jobs remembered to drop late appends; far more than can be in flight.
 REMEMBERED_REMOVALS = 10_000
 
-
-OPEN_LOGS = 64  # task logs kept open for appending: a hand-out and its completion write the same file
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+# The plain os.close and locks, also under gevent's monkey-patching: its os.close checks and stats
+# the descriptor first (for sockets a hub may watch), its locks are Python code. A task log is a
+# regular file nothing watches, and the locks are held only around file system calls, which never
+# switch greenlets (in the Manager all of it runs on the task-log writer thread).
+try:
+    from gevent.monkey import get_original as _get_original
+
+    _close_fd = _get_original("os", "close")
+    _new_lock = _get_original("_thread", "allocate_lock")
+except ImportError:  # pragma: no cover - gevent is a dependency of the Manager
+    _close_fd = os.close
+    _new_lock = _thread.allocate_lock
+
+
+def open_logs_limit(soft_limit: int | None = None) -> int:
+    """How many task logs to keep open for appending.
+
+    A task's completion comes as many hand-outs after its own hand-out as there
+    are busy Workers (a thousand on a big farm), and reopening its log then
+    costs more than the line: keep enough open for that, but never more than an
+    eighth of the process's descriptor limit (the Workers' connections need them).
+    """
+    if soft_limit is None:
+        try:
+            import resource
+
+            soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+            if soft_limit == resource.RLIM_INFINITY:
+                soft_limit = 1 << 20
+        except (ImportError, OSError, ValueError):  # no getrlimit (Windows): stay small
+            soft_limit = 512
+    return max(16, min(2048, soft_limit // 8))
+
+
+OPEN_LOGS = open_logs_limit()  # task logs kept open: a hand-out and its completion write the same file
 
 
 def _append_whole(fd: int, data: bytes) -> None:
-    """Append all of `data` or nothing: a failed write (a full disk) is cut off again."""
-    start = os.lseek(fd, 0, os.SEEK_END)
+    """Append all of `data` or nothing: a failed write (a full disk) is cut off again.
+
+    One write in the usual case; a failing write writes nothing, so only after a short
+    one is there something to cut off (this thread is the file's only writer).
+    """
+    done = os.write(fd, data)
+    if done == len(data):
+        return
     try:
         view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        while done < len(data):
+            done += os.write(fd, view[done:])
     except OSError:
-        os.ftruncate(fd, start)
+        os.ftruncate(fd, os.fstat(fd).st_size - done)
         raise
 
 
@@ -62,29 +101,32 @@ def _stamp_now() -> str:
 class TaskLogs:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._locks = tuple(threading.Lock() for _ in range(LOCK_COUNT))
+        self._locks = tuple(_new_lock() for _ in range(LOCK_COUNT))
         self._removed: OrderedDict[str, None] = OrderedDict()
-        self._job_dirs: dict[str, Path] = {}  # job UUID -> its resolved folder
+        self._job_dirs: dict[str, str] = {}  # job UUID -> its resolved folder, ending in a separator
         # (job UUID, task UUID) -> open descriptor, least recently used first: opening a
         # file costs more than writing a line to it. Looked up and written under _open_lock.
         self._open: OrderedDict[tuple[str, str], int] = OrderedDict()
-        self._open_lock = threading.Lock()
+        self._open_lock = _new_lock()
 
-    def path(self, job_uuid: str, task_uuid: str) -> Path:
-        # UUIDs are checked by task_log_rel, so the name cannot climb out; the job's
-        # folder is resolved once (a symlink planted there is still caught).
+    def _file(self, job_uuid: str, task_uuid: str) -> str:
+        # UUIDs are checked, so the name cannot climb out; the job's folder is
+        # resolved once (a symlink planted there is still caught).
         job_dir = self._job_dirs.get(job_uuid)
         if job_dir is None:
-            job_dir = storage.inside(self.root, storage.job_dir_rel(job_uuid))
+            job_dir = os.path.join(storage.inside(self.root, storage.job_dir_rel(job_uuid)), "")
             if len(self._job_dirs) >= REMEMBERED_REMOVALS:
                 self._job_dirs.clear()
             self._job_dirs[job_uuid] = job_dir
-        return job_dir / f"task-{storage.check_uuid(task_uuid)}.txt"
+        return f"{job_dir}task-{storage.check_uuid(task_uuid)}.txt"
+
+    def path(self, job_uuid: str, task_uuid: str) -> Path:
+        return Path(self._file(job_uuid, task_uuid))
 
     def url(self, job_uuid: str, task_uuid: str) -> str:
         return "/job-files/" + storage.task_log_rel(job_uuid, task_uuid)
 
-    def _lock(self, job_uuid: str) -> threading.Lock:
+    def _lock(self, job_uuid: str) -> _thread.LockType:
         return self._locks[zlib.crc32(job_uuid.encode()) % LOCK_COUNT]
 
     def append(self, job_uuid: str, task_uuid: str, text: str) -> str:
@@ -94,44 +136,45 @@ class TaskLogs:
         """
         if not text:
             return ""
-        if not text.endswith("\n"):
+        if text[-1] != "\n":
             text += "\n"
-        path = self.path(job_uuid, task_uuid)
+        key = (job_uuid, task_uuid)
         with self._lock(job_uuid):
             if job_uuid in self._removed:
                 log.debug("task %s: log lines dropped, its job %s is deleted", task_uuid, job_uuid)
                 return ""
             with self._open_lock:
-                _append_whole(self._descriptor(job_uuid, task_uuid, path), text.encode("utf-8"))
+                fd = self._open.get(key)
+                if fd is None:
+                    fd = self._open_new(key)
+                else:
+                    self._open.move_to_end(key)
+                _append_whole(fd, text.encode("utf-8"))
         return text
 
-    def _descriptor(self, job_uuid: str, task_uuid: str, path: Path) -> int:
-        """An open descriptor for appending to the task's log (called under _open_lock)."""
-        key = (job_uuid, task_uuid)
-        fd = self._open.get(key)
-        if fd is not None:
-            self._open.move_to_end(key)
-            return fd
+    def _open_new(self, key: tuple[str, str]) -> int:
+        """Open the task's log for appending and keep it open (called under _open_lock)."""
+        path = self._file(*key)
         try:
             fd = os.open(path, _OPEN_FLAGS, 0o666)
         except FileNotFoundError:  # the job's first line
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             fd = os.open(path, _OPEN_FLAGS, 0o666)
         self._open[key] = fd
         while len(self._open) > OPEN_LOGS:
-            os.close(self._open.popitem(last=False)[1])
+            _close_fd(self._open.popitem(last=False)[1])
         return fd
 
     def _close_job(self, job_uuid: str) -> None:
         with self._open_lock:
             for key in [k for k in self._open if k[0] == job_uuid]:
-                os.close(self._open.pop(key))
+                _close_fd(self._open.pop(key))
 
     def close(self) -> None:
         """Close the log files kept open."""
         with self._open_lock:
             while self._open:
-                os.close(self._open.popitem()[1])
+                _close_fd(self._open.popitem()[1])
 
     def remove_job(self, job_uuid: str) -> None:
         """Remove the job's folder (and `job-XXXX` when empty) for good; OSError when that fails.
