@@ -7,6 +7,11 @@ Writes to one job's folder are serialised by a lock picked by the job's UUID
 from a fixed set (so the locks do not grow with the number of tasks), and
 `remove_job` takes the same lock: once a job's folder is removed, a late
 append for it is dropped instead of creating the folder again.
+
+Recently written logs stay open (`OPEN_LOGS`, least recently used closed
+first): a hand-out creates a task's log and its completion appends to the
+still-open file. Writes are unbuffered, so readers by path see every line;
+removing a job closes its files first.
 """
 
 from __future__ import annotations
@@ -203,15 +208,14 @@ class TaskLogs:
 
     def size(self, job_uuid: str, task_uuid: str) -> int:
         try:
-            return self.path(job_uuid, task_uuid).stat().st_size
+            return os.stat(self._file(job_uuid, task_uuid)).st_size
         except FileNotFoundError:
             return 0
 
     def tail(self, job_uuid: str, task_uuid: str) -> str:
         """The last 2 KiB; when cut, drop the partial first line."""
-        path = self.path(job_uuid, task_uuid)
         try:
-            with open(path, "rb") as fh:
+            with open(self._file(job_uuid, task_uuid), "rb") as fh:
                 fh.seek(0, 2)
                 size = fh.tell()
                 start = max(0, size - TAIL_BYTES)
