@@ -109,6 +109,9 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     from .db.connection import DatabaseError
     from .state_machine.startup import check_stuck_jobs
 
+    from .fd_limit import raise_open_files_limit
+
+    raise_open_files_limit()  # before the task logs size their cache of open files
     base = executable_dir()
     try:
         manager = open_manager(config, config_path, base, Path(scripts) if scripts else base / "scripts")

@@ -71,11 +71,9 @@ def test_removed_jobs_remembered_are_bounded(tmp_path, monkeypatch):
     assert len(logs._removed) == 5
 
 
-def test_logs_kept_open_are_bounded_and_lines_land_in_their_own_files(tmp_path, monkeypatch):
-    from flamenco_pkg.manager.local_storage import task_logs
-
-    monkeypatch.setattr(task_logs, "OPEN_LOGS", 3)
+def test_logs_kept_open_are_bounded_and_lines_land_in_their_own_files(tmp_path):
     logs = TaskLogs(tmp_path)
+    logs.open_limit = 3
     job = new_id()
     tasks = [new_id() for _ in range(8)]
     for round_ in range(3):  # more files than kept open: some are closed and opened again
@@ -161,9 +159,9 @@ def _is_open(fd: int) -> bool:
     return True
 
 
-def test_an_evicted_log_is_closed_and_its_later_lines_land_after_the_earlier_ones(tmp_path, monkeypatch):
-    monkeypatch.setattr(task_logs_mod, "OPEN_LOGS", 2)
+def test_an_evicted_log_is_closed_and_its_later_lines_land_after_the_earlier_ones(tmp_path):
     logs = TaskLogs(tmp_path)
+    logs.open_limit = 2
     job = new_id()
     first, second, third = new_id(), new_id(), new_id()
     logs.append(job, first, "assigned")
@@ -226,11 +224,11 @@ def test_a_write_that_fails_outright_changes_nothing_and_a_short_one_is_complete
     logs.close()
 
 
-def test_logs_kept_open_fit_the_descriptor_limit():
+def test_logs_kept_open_fit_the_descriptor_limit(tmp_path):
     assert task_logs_mod.open_logs_limit(1024) == 128  # a common default leaves most for sockets
     assert task_logs_mod.open_logs_limit(20_000) == 2048  # enough for a completion 1000 hand-outs later
     assert task_logs_mod.open_logs_limit(64) == 16
-    assert 16 <= task_logs_mod.OPEN_LOGS <= 2048
+    assert 16 <= TaskLogs(tmp_path).open_limit <= 2048
 
 
 def test_the_writer_closes_the_logs_it_kept_open(tmp_path):

@@ -8,7 +8,7 @@ from a fixed set (so the locks do not grow with the number of tasks), and
 `remove_job` takes the same lock: once a job's folder is removed, a late
 append for it is dropped instead of creating the folder again.
 
-Recently written logs stay open (`OPEN_LOGS`, least recently used closed
+Recently written logs stay open (`open_logs_limit`, least recently used closed
 first): a hand-out creates a task's log and its completion appends to the
 still-open file. Writes are unbuffered, so readers by path see every line;
 removing a job closes its files first.
@@ -70,9 +70,6 @@ def open_logs_limit(soft_limit: int | None = None) -> int:
     return max(16, min(2048, soft_limit // 8))
 
 
-OPEN_LOGS = open_logs_limit()  # task logs kept open: a hand-out and its completion write the same file
-
-
 def _append_whole(fd: int, data: bytes) -> None:
     """Append all of `data` or nothing: a failed write (a full disk) is cut off again.
 
@@ -113,6 +110,8 @@ class TaskLogs:
         # file costs more than writing a line to it. Looked up and written under _open_lock.
         self._open: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._open_lock = _new_lock()
+        # Read now, not at import: the Manager raises its descriptor limit at start-up.
+        self.open_limit = open_logs_limit()
 
     def _file(self, job_uuid: str, task_uuid: str) -> str:
         # UUIDs are checked, so the name cannot climb out; the job's folder is
@@ -166,7 +165,7 @@ class TaskLogs:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             fd = os.open(path, _OPEN_FLAGS, 0o666)
         self._open[key] = fd
-        while len(self._open) > OPEN_LOGS:
+        while len(self._open) > self.open_limit:
             _close_fd(self._open.popitem(last=False)[1])
         return fd
 
