@@ -46,10 +46,7 @@ class RequestHeaders:
     def __init__(self, fields: list[tuple[str, str]], status: str = "") -> None:
         self.fields = fields
         self.status = status
-        first: dict[str, str] = {}
-        for name, value in fields:
-            first.setdefault(name.lower(), value)
-        self._first = first
+        self._first = {name.lower(): value for name, value in reversed(fields)}  # the first one wins
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self._first.get(name.lower(), default)
@@ -98,16 +95,48 @@ class RequestHeaders:
         return [f"{name}: {value}\r\n" for name, value in self.fields]
 
 
-def read_header_fields(readline: Callable[[int], bytes]) -> RequestHeaders:
-    """Reads a request's header lines up to the empty line that ends them.
+def read_header_fields(fp) -> RequestHeaders:
+    """Reads a request's header lines up to the empty line that ends them, from a buffered reader.
 
-    Values are decoded as Latin-1 (as WSGI wants) with surrounding white space
-    removed; an obsolete folded line continues the previous value after one
+    Values are decoded as Latin-1 (as WSGI wants) without the spaces and tabs
+    around them; an obsolete folded line continues the previous value after one
     space. Not HTTP, so `status` says why: a line without a colon or with a
     name that is not a token (white space before the colon), a CR or NUL inside
     a line, a fold before any field, a line over 64 KiB, over 100 lines, or two
     different Content-Lengths (a request-smuggling trick).
     """
+    # Usually the whole block is in the read buffer already: check and split it at once.
+    peek = getattr(fp, "peek", None)
+    if peek is not None:
+        buffered = peek()
+        if buffered[:2] == b"\r\n":
+            fp.read(2)
+            return RequestHeaders([])
+        end = buffered.find(b"\r\n\r\n") + 4
+        if end > 4 and _PLAIN_BLOCK.fullmatch(buffered, 0, end):
+            lines = fp.read(end)[:-4].decode("latin-1").split("\r\n")
+            if len(lines) > MAX_HEADER_LINES:
+                return RequestHeaders([], f"more than {MAX_HEADER_LINES} header lines")
+            return _checked([(name, value.strip(" \t"))
+                             for name, _, value in (line.partition(":") for line in lines)])
+    return _checked_lines(fp.readline)
+
+
+# A header block of well-formed lines ending in CRLF: no folds, no bare CR, no NUL.
+_PLAIN_BLOCK = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n\0]*\r\n)+\r\n")
+
+
+def _checked(fields: list[tuple[str, str]]) -> RequestHeaders:
+    headers = RequestHeaders(fields)
+    if len(fields) > len(headers._first):  # some name came twice
+        lengths = {value for name, value in fields if name.lower() == "content-length"}
+        if len(lengths) > 1:
+            return RequestHeaders([], f"conflicting Content-Length values {sorted(lengths)!r}")
+    return headers
+
+
+def _checked_lines(readline: Callable[[int], bytes]) -> RequestHeaders:
+    """The header block line by line: any line ending, folds, and the reasons for a 400."""
     fields: list[tuple[str, str]] = []
     lines = 0
     while True:
@@ -126,19 +155,14 @@ def read_header_fields(readline: Callable[[int], bytes]) -> RequestHeaders:
             if not fields:
                 return RequestHeaders([], f"folded line before any header: {line[:80]!r}")
             name, value = fields[-1]
-            more = line.strip()
+            more = line.strip(" \t")
             fields[-1] = (name, f"{value} {more}" if value and more else value or more)
             continue
         name, colon, value = line.partition(":")
         if not colon or not _TOKEN.fullmatch(name):
             return RequestHeaders([], f"malformed header line: {line[:80]!r}")
-        fields.append((name, value.strip()))
-    headers = RequestHeaders(fields)
-    if len(fields) > len(headers._first):  # some name came twice
-        lengths = {value for name, value in fields if name.lower() == "content-length"}
-        if len(lengths) > 1:
-            return RequestHeaders([], f"conflicting Content-Length values {sorted(lengths)!r}")
-    return headers
+        fields.append((name, value.strip(" \t")))
+    return _checked(fields)
 
 
 _ENV_KEYS: dict[str, str | None] = {}  # field name -> WSGI environ key (None: dropped)
@@ -185,7 +209,7 @@ class ApiHandler(WebSocketHandler):
         return super().handle()
 
     def MessageClass(self, fp, *args):  # noqa: N802 - gevent's name
-        return read_header_fields(fp.readline)
+        return read_header_fields(fp)
 
     def get_environ(self):
         # gevent's get_environ, reading the parsed fields directly.

@@ -226,6 +226,15 @@ def test_non_ascii_bytes_arrive_as_latin_1(conn):
     assert info["path"] == "/café"
 
 
+def test_bare_lf_line_endings_and_a_block_split_across_sends(conn):
+    info = conn.echo(b"GET /lf HTTP/1.1\nHost: h\nX-One: 1\n\n")
+    assert (info["path"], info["fields"]["HTTP_X_ONE"]) == ("/lf", "1")
+    conn.sock.sendall(b"GET /split HTTP/1.1\r\nHost: h\r\nX-Sp")
+    conn.sock.sendall(b"lit: yes\r\nX-Two: 2\r\n")
+    info = conn.echo(b"\r\n")
+    assert (info["path"], info["fields"]["HTTP_X_SPLIT"], info["fields"]["HTTP_X_TWO"]) == ("/split", "yes", "2")
+
+
 def test_folded_line_continues_the_value_after_one_space(conn):
     info = conn.echo(get("/", "X-Folded: first\r\n   second\r\n\tthird\r\nX-After: yes\r\n"))
     assert info["fields"]["HTTP_X_FOLDED"] == "first second third"
