@@ -21,7 +21,8 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from typing import BinaryIO
 
 from gevent.pywsgi import Input, WSGIHandler, format_date_time, unquote_latin1
 from geventwebsocket.handler import WebSocketHandler
@@ -65,37 +66,17 @@ class RequestHeaders:
         if self._first.pop(key, None) is not None:
             self.fields = [(n, v) for n, v in self.fields if n.lower() != key]
 
-    def __len__(self) -> int:
-        return len(self.fields)
-
-    def __iter__(self) -> Iterator[str]:
-        return (name for name, _ in self.fields)
-
-    def keys(self) -> list[str]:
-        return [name for name, _ in self.fields]
-
-    def values(self) -> list[str]:
-        return [value for _, value in self.fields]
-
-    def items(self) -> list[tuple[str, str]]:
-        return list(self.fields)
-
-    def get_all(self, name: str, failobj: list[str] | None = None) -> list[str] | None:
-        key = name.lower()
-        found = [value for n, value in self.fields if n.lower() == key]
-        return found or failobj
-
     @property
     def typeheader(self) -> str | None:
         return self._first.get("content-type")
 
     @property
     def headers(self) -> list[str]:
-        """The fields as `Name: value\\r\\n` lines (gevent's old message API)."""
+        """The fields as `Name: value\\r\\n` lines (gevent's old message API, read by its `_headers`)."""
         return [f"{name}: {value}\r\n" for name, value in self.fields]
 
 
-def read_header_fields(fp) -> RequestHeaders:
+def read_header_fields(fp: BinaryIO) -> RequestHeaders:
     """Reads a request's header lines up to the empty line that ends them, from a buffered reader.
 
     Values are decoded as Latin-1 (as WSGI wants) without the spaces and tabs
