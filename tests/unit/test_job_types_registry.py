@@ -275,7 +275,9 @@ def test_runaway_compile_is_stopped(folder):
     with pytest.raises(CompileError) as excinfo:
         registry.compile(make_job("x"))
     elapsed = time.monotonic() - start
-    assert 0.4 <= elapsed < 2.0
+    # The limit counts CPU time: on a loaded machine the wall clock runs ahead of it. Stopped at all
+    # is what matters (without the limit the loop never ends); the bound only catches a hang.
+    assert 0.4 <= elapsed < 20
     assert excinfo.value.http_status == 400
     assert excinfo.value.message == "job type script x.js took longer than 0.5 s"
 
@@ -286,7 +288,7 @@ def test_runaway_top_level_stopped_in_list_get_and_compile(folder):
     write(folder, "x.js", "while (true) {}\n")
     start = time.monotonic()
     assert "x" not in names(registry)
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < 20  # CPU-time limit: wall time varies with the machine's load
     with pytest.raises(JobTypeBroken) as excinfo:
         registry.get_type("x")
     assert excinfo.value.http_status == 500
