@@ -35,6 +35,7 @@ class Metrics:
         self.http_duration = Histogram(
             "flamenco_http_request_duration_seconds", "Time to answer an API request, by OpenAPI operation.",
             ["operation"], registry=r)
+        self._http_duration_of: dict[str, Any] = {}  # operation -> its labelled child (labels() costs a lock)
         self.task_dispatches = Counter(
             "flamenco_task_dispatches", "Tasks handed to Workers.", registry=r)
         self.task_updates = Counter(
@@ -65,7 +66,10 @@ class Metrics:
 
     def observe_request(self, operation: str, status: int, seconds: float) -> None:
         """One answered API request; accepted worker task updates are also counted."""
-        self.http_duration.labels(operation=operation).observe(seconds)
+        child = self._http_duration_of.get(operation)
+        if child is None:
+            child = self._http_duration_of[operation] = self.http_duration.labels(operation=operation)
+        child.observe(seconds)
         if operation == "taskUpdate" and 200 <= status < 300:
             self.task_updates.inc()
 
