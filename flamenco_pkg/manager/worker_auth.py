@@ -18,7 +18,6 @@ worker timeout check writes them first.
 from __future__ import annotations
 
 import base64
-import binascii
 import sqlite3
 from datetime import datetime, timedelta
 
@@ -48,7 +47,7 @@ def parse_basic(header: str) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 inside
         return None
     user, sep, password = decoded.partition(":")
     return (user, password) if sep else None

@@ -106,3 +106,9 @@ def test_a_forgotten_worker_runs_bcrypt_again(farm):
     farm.auth.forget(farm.uuid)
     assert farm.auth.authenticate(farm.manager, basic(farm.uuid, "s3cret")) is not None
     assert len(farm.calls) == 2
+
+
+@pytest.mark.parametrize("header", ["Basic ÿÿÿÿ", "Basic " + "é" * 8, "Basic !!!!", "Bearer x", "Basic " + base64.b64encode(b"\xff:\xfe").decode()])
+def test_malformed_headers_are_refused_without_an_error(farm, header):
+    assert worker_auth.parse_basic(header) is None
+    assert farm.auth.authenticate(farm.manager, header) is None
