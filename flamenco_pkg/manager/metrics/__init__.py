@@ -16,7 +16,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from .loop import LoopCollector, LoopCounter, LoopHistogram
+from .lockless import LoopCollector, LoopCounter, LoopHistogram
 
 disable_created_metrics()  # no `_created` series beside every counter: they only clutter dashboards
 

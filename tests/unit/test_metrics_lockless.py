@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from flamenco_pkg.manager.metrics.loop import LoopCollector, LoopCounter, LoopHistogram
+from flamenco_pkg.manager.metrics.lockless import LoopCollector, LoopCounter, LoopHistogram
 
 AMOUNTS = [0.0, 0.0001, 0.005, 0.0051, 0.3, 10.0, 11.0, 1e9]
 BUCKETS = (0.0001, 0.001, 1.0)
