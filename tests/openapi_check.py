@@ -150,7 +150,7 @@ class SpecChecker:
     def _validate(self, schema: Any, body: Any, where: str) -> None:
         validator = self._validators.get(id(schema))
         if validator is None:
-            validator = self._validators[id(schema)] = self.compiler.validator(schema)
+            validator = self._validators[id(schema)] = self.compiler.validator(schema).validator
         errors = sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
         if errors:
             problems = list(dict.fromkeys(describe_error(e) for e in errors))

@@ -13,8 +13,9 @@ Go's validator) accepts integral floats such as `24.0` for `integer` fields.
 from __future__ import annotations
 
 import json
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -160,6 +161,123 @@ def describe_error(error: ValidationError) -> str:
     return f'property "{where}": {_detail(error)}' if where else _detail(error)
 
 
+# ------------------------------------------------------------ quick checks
+
+Check = Callable[[Any], bool]
+
+# The keywords `quick_check` understands; jsonschema ignores keywords it does not know, and so does it.
+_QUICK_KEYWORDS = frozenset({
+    "type", "enum", "properties", "required", "additionalProperties", "items", "minimum", "maximum",
+    "minLength", "maxLength", "pattern", "format",
+})
+_ALL_KEYWORDS = frozenset(Draft202012Validator.VALIDATORS)
+
+
+def _is_integer(value: Any) -> bool:  # Draft 2020-12: 24.0 is an integer too
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer())
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_TYPE_CHECKS: dict[str, Check] = {
+    "string": lambda v: isinstance(v, str), "integer": _is_integer, "number": _is_number,
+    "boolean": lambda v: isinstance(v, bool), "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list), "null": lambda v: v is None,
+}
+
+
+def quick_check(schema: Any) -> Check | None:
+    """A plain-Python test that is True only for values jsonschema accepts too; None when `schema`
+    uses a keyword it does not know (then jsonschema alone decides).
+
+    It may say False for a valid value (an enum of non-strings): the caller then asks jsonschema,
+    which decides and names the fault. So it changes no decision, and valid requests, nearly all
+    of them, skip jsonschema's generic walk.
+    """
+    if schema is True or schema == {}:
+        return lambda _v: True
+    if not isinstance(schema, dict) or not set(schema) & _ALL_KEYWORDS <= _QUICK_KEYWORDS:
+        return None
+    checks: list[Check] = []
+    types = schema.get("type")
+    if types is not None:
+        tests = [_TYPE_CHECKS[t] for t in ([types] if isinstance(types, str) else types) if t in _TYPE_CHECKS]
+        if len(tests) == 1:
+            checks.append(tests[0])
+        else:
+            checks.append(lambda v, tests=tests: any(t(v) for t in tests))
+    if "enum" in schema:
+        if not all(isinstance(e, str) for e in schema["enum"]):
+            return None
+        allowed = frozenset(schema["enum"])
+        checks.append(lambda v: isinstance(v, str) and v in allowed)
+    for key, compare in (("minimum", operator.ge), ("maximum", operator.le)):
+        if key in schema:  # int against float compares exactly in Python, as jsonschema does
+            checks.append(lambda v, bound=schema[key], compare=compare: not _is_number(v) or compare(v, bound))
+    if "minLength" in schema:
+        checks.append(lambda v, n=schema["minLength"]: not isinstance(v, str) or len(v) >= n)
+    if "maxLength" in schema:
+        checks.append(lambda v, n=schema["maxLength"]: not isinstance(v, str) or len(v) <= n)
+    if "pattern" in schema:
+        search = re.compile(schema["pattern"]).search
+        checks.append(lambda v: not isinstance(v, str) or search(v) is not None)
+    if "format" in schema:
+        checks.append(lambda v, fmt=schema["format"]: FORMAT_CHECKER.conforms(v, fmt))
+    if "items" in schema:
+        item = quick_check(schema["items"])
+        if item is None:
+            return None
+        checks.append(lambda v: not isinstance(v, list) or all(item(x) for x in v))
+    if {"properties", "required", "additionalProperties"} & set(schema):
+        props: dict[str, Check] = {}
+        for name, sub in schema.get("properties", {}).items():
+            check = quick_check(sub)
+            if check is None:
+                return None
+            props[name] = check
+        required = tuple(schema.get("required", ()))
+        extra = schema.get("additionalProperties", True)
+        extra_check = quick_check(extra) if extra is not False else (lambda _v: False)
+        if extra_check is None:
+            return None
+
+        def check_object(v: Any) -> bool:
+            if not isinstance(v, dict):
+                return True
+            for name in required:
+                if name not in v:
+                    return False
+            for name, value in v.items():
+                check = props.get(name, extra_check)
+                if not check(value):
+                    return False
+            return True
+
+        checks.append(check_object)
+    if not checks:
+        return lambda _v: True
+    if len(checks) == 1:
+        return checks[0]
+    return lambda v: all(check(v) for check in checks)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSchema:
+    """One schema, ready to check values: the quick test first, jsonschema for the rest."""
+
+    validator: Draft202012Validator
+    quick: Check | None
+
+    def first_error(self, value: Any) -> ValidationError | None:
+        """None when `value` is valid, else the violation to report (jsonschema's best match)."""
+        if self.quick is not None and self.quick(value):
+            return None
+        return best_match(self.validator.iter_errors(value))
+
+
 # ------------------------------------------------------------ schema tools
 
 class SchemaCompiler:
@@ -204,10 +322,12 @@ class SchemaCompiler:
                 out[key] = self.inline(value, chain)
         return out
 
-    def validator(self, schema: Any) -> Draft202012Validator:
-        """A Draft 2020-12 validator with uuid/date-time format checks."""
-        return Draft202012Validator(
-            self.inline(schema), registry=self.registry, format_checker=FORMAT_CHECKER
+    def validator(self, schema: Any) -> CompiledSchema:
+        """A Draft 2020-12 validator with uuid/date-time format checks, and its quick check."""
+        inlined = self.inline(schema)
+        return CompiledSchema(
+            Draft202012Validator(inlined, registry=self.registry, format_checker=FORMAT_CHECKER),
+            quick_check(inlined),
         )
 
 
@@ -219,7 +339,7 @@ class _Param:
     location: str  # path | query | header
     required: bool
     kind: str  # JSON type of the schema
-    validator: Draft202012Validator | None
+    validator: CompiledSchema | None
 
     def fail(self, reason: str) -> RequestInvalid:
         return RequestInvalid(f'parameter "{self.name}" in {self.location} has an error: {reason}')
@@ -241,15 +361,16 @@ class _Param:
                 raise self.fail(f"must be a boolean; got {_show(raw)}")
             value = raw in _TRUE
         if self.validator is not None:
-            error = best_match(self.validator.iter_errors(value))
+            error = self.validator.first_error(value)
             if error is not None:
                 raise self.fail(_detail(error))
         return value
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive: a server's header mapping (Bottle's) is so itself; a plain dict is searched."""
     value = headers.get(name)
-    if value is None:
+    if value is None and isinstance(headers, dict):
         lower = name.lower()
         for key, val in headers.items():
             if key.lower() == lower:
@@ -278,6 +399,15 @@ def _parse_float(text: str) -> int | float:
     return int(value) if value.is_integer() else value
 
 
+# One decoder for every body: json.loads with options builds a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_parse_float)
+
+
+def _decode_json(body: bytes) -> Any:
+    """`json.loads(body, parse_constant=..., parse_float=...)`, with the same errors."""
+    return _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
+
+
 # -------------------------------------------------------------- operations
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +417,7 @@ class _Rules:
     body_required: bool
     media_types: tuple[str, ...]  # lower-cased, as in the spec
     binary_only: bool
-    body_validators: Mapping[str, Draft202012Validator]
+    body_validators: Mapping[str, CompiledSchema]
 
 
 class RequestValidator:
@@ -396,12 +526,12 @@ class RequestValidator:
         if not _is_json(matched):
             return body  # not copied: may be large (Shaman uploads)
         try:
-            value = json.loads(body, parse_constant=_reject_constant, parse_float=_parse_float)
+            value = _decode_json(body)
         except ValueError as exc:
             raise RequestInvalid(f"request body has an error: invalid JSON: {exc}") from None
         validator = rules.body_validators.get(matched)
         if validator is not None:
-            error = best_match(validator.iter_errors(value))
+            error = validator.first_error(value)
             if error is not None:
                 raise RequestInvalid("request body has an error: " + describe_error(error))
         return value

@@ -9,7 +9,6 @@ an unexpected exception), answers Flamenco's error object `{code, message}`.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import socket
@@ -71,27 +70,33 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
 
     def endpoint(**path: str) -> bottle.HTTPResponse:
         began = time.perf_counter()
-        resp = answer(**path)
+        try:
+            resp = answer(**path)
+        except DiskFull as exc:  # met outside the handler (e.g. while authenticating): a 507 too, not a 500
+            return error_response(exc.status, exc.message)
         manager.metrics.observe_request(op.operation_id, resp.status_code, time.perf_counter() - began)
         return resp
 
     def answer(**path: str) -> bottle.HTTPResponse:
-        req = bottle.request
+        # A plain request over the same environ: each attribute of `bottle.request` is a greenlet-local look-up.
+        req = bottle.BaseRequest(bottle.request.environ)
+        environ = req.environ
         worker_row = None
         user = None
         if op.secured:  # before the body is read: strangers do not get 64 MiB parsed
-            worker_row = manager.worker_auth.authenticate(manager, req.headers.get("Authorization", ""))
+            worker_row = manager.worker_auth.authenticate(manager, environ.get("HTTP_AUTHORIZATION", ""))
             if worker_row is None:
                 return error_response(403, "worker authentication failed")
         elif manager.config.auth.enabled:  # users (issue 14), also before the body is read
             try:
-                user = manager.auth.check_operation(manager, op.operation_id, req.environ)
+                user = manager.auth.check_operation(manager, op.operation_id, environ)
             except ManagerError as exc:
                 return error_response(exc.status, exc.message, exc.headers)
         try:
             body = _request_body(req)
             valid = validator.validate(
-                op.operation_id, path=path, query=dict(req.query.items()), headers=req.headers,
+                op.operation_id, path=path, query=dict(req.query.items()) if environ.get("QUERY_STRING") else {},
+                headers=req.headers,
                 content_type=req.content_type or None, body=body,
             )
         except ManagerError as exc:
@@ -99,9 +104,9 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
         except RequestInvalid as exc:
             return error_response(400, exc.message)
         api_req = ApiRequest(path=valid.path, query=valid.query, body=valid.body, headers=req.headers,
-                             remote_addr=client_address(req.environ, manager.config.trusted_proxies),
-                             worker=worker_row, watch_hangup=_hangup_watch(req.environ), user=user,
-                             environ=req.environ)
+                             remote_addr=client_address(environ, manager.config.trusted_proxies),
+                             worker=worker_row, watch_hangup=_hangup_watch(environ), user=user,
+                             environ=environ)
         audited = audited_op and user is not None and user.is_user
         if audited:
             audit.begin(user.username, op.operation_id, valid.path, valid.body)
@@ -122,18 +127,6 @@ def _endpoint(manager: Manager, validator: RequestValidator, op: api_spec.Operat
     endpoint.__name__ = op.operation_id
     endpoint.checks_user = True  # type: ignore[attr-defined]  # _UserCheck leaves it alone
     return endpoint
-
-
-def _answer_disk_full(endpoint: Callable[..., bottle.HTTPResponse]) -> Callable[..., bottle.HTTPResponse]:
-    """A full disk met outside the handler (e.g. while authenticating) is a 507 too, not a 500."""
-    @functools.wraps(endpoint)
-    def guarded(**path: str) -> bottle.HTTPResponse:
-        try:
-            return endpoint(**path)
-        except DiskFull as exc:
-            return error_response(exc.status, exc.message)
-
-    return guarded
 
 
 MAX_JSON_BODY = 64 * 1024 * 1024
@@ -277,7 +270,7 @@ def build_app(manager: Manager) -> bottle.Bottle:
         if handler is None:
             continue
         app.route(op.bottle_path, method=op.method,
-                  callback=_answer_disk_full(_endpoint(manager, validator, op, handler)))
+                  callback=_endpoint(manager, validator, op, handler))
     _refuse_other_methods(app)
 
     for module in ROUTE_MODULES:

@@ -71,7 +71,8 @@ class Manager:
         self.db.on_full = lambda _exc: self.disk.full(self.db.path, "database")
         # A hang-up wakes its request at once (see app.py), so the check need not poll often.
         self.waiters = Waiters(cancel_poll_s=30, work_left=self._any_runnable)
-        self.broker.subscribe(wakeups.subscriber(self.waiters), name="the long-poll wake-ups")
+        self.broker.subscribe(wakeups.subscriber(self.waiters), name="the long-poll wake-ups",
+                              wants=wakeups.EVENTS.__contains__)
         self.metrics.watch_farm(self)
         self.tx_hooks.append(lambda conn, changes: webhook_outbox.record(self, conn, changes))
         self.tx_hooks.append(audit.tx_hook)  # a user's request: its audit entry commits with its change

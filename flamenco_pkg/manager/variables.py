@@ -305,7 +305,7 @@ class Variables:
         """
         expanded = []
         for command in commands:
-            new_command = copy.deepcopy(dict(command))
+            new_command = _copy_json(dict(command))
             params = new_command.get("parameters")
             if isinstance(params, dict):
                 new_command["parameters"] = {
@@ -317,3 +317,14 @@ class Variables:
     def shared_storage_for(self, audience: str, platform: str) -> str:
         """The job storage location as a client on `platform` reaches it (``GET /configuration/shared-storage``)."""
         return self.expand(self.storage_location, platform, audience)
+
+
+def _copy_json(value: Any) -> Any:
+    """A copy of JSON-shaped data (dicts, lists, scalars), in less than half `copy.deepcopy`'s time."""
+    if isinstance(value, dict):
+        return {key: _copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(item) for item in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return copy.deepcopy(value)

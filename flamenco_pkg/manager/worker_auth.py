@@ -1,9 +1,10 @@
 """Worker credentials: the secret a Worker invents, bcrypt-hashed at rest.
 
 bcrypt runs once per Worker and stored hash: after a secret has been verified,
-the Manager remembers an HMAC of it under a key that lives only in this
-process, next to the stored hash it was checked against. Later requests with
-the same secret cost one HMAC. The Worker's row is still read on every request,
+the Manager remembers the Authorization header that carried it, next to the
+stored hash it was checked against. A later request with the very same header
+costs one dictionary look-up (no base64, no hashing); any other header of that
+Worker goes through bcrypt again. The Worker's row is still read on every request,
 with `Database.lookup` (so a Worker's call never waits for the writer: a big
 submission's batch or a WAL checkpoint), so a deleted Worker, or a row whose
 stored hash changed, is refused or re-checked at once.
@@ -17,10 +18,6 @@ worker timeout check writes them first.
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
-import hmac
-import secrets
 import sqlite3
 from datetime import datetime, timedelta
 
@@ -50,7 +47,7 @@ def parse_basic(header: str) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 inside
         return None
     user, sep, password = decoded.partition(":")
     return (user, password) if sep else None
@@ -81,42 +78,43 @@ class WorkerAuth:
     """Verifies Worker credentials, with bcrypt only on a Worker's first request."""
 
     def __init__(self) -> None:
-        self._key = secrets.token_bytes(32)
-        self._proven: dict[str, tuple[str, bytes]] = {}  # worker uuid -> (stored hash, HMAC of its secret)
+        # Authorization header -> (worker uuid, the stored hash it was verified against); one per Worker.
+        self._verified: dict[str, tuple[str, str]] = {}
+        self._header_of: dict[str, str] = {}  # worker uuid -> its entry in _verified
         self.seen = SeenMarks()
-
-    def _mac(self, secret: str) -> bytes:
-        return hmac.new(self._key, secret.encode("utf-8"), hashlib.sha256).digest()
-
-    def _known_good(self, row: sqlite3.Row, secret: str) -> bool:
-        proven = self._proven.get(row["uuid"])
-        return (proven is not None and proven[0] == row["secret"]
-                and hmac.compare_digest(proven[1], self._mac(secret)))
 
     def authenticate(self, manager, header: str) -> sqlite3.Row | None:
         """The worker row for valid Basic credentials, else None; marks it seen."""
+        known = self._verified.get(header)
+        if known is not None:
+            row = manager.db.lookup(worker_db.fetch_by_uuid, known[0])  # never waits for the writer
+            if row is not None and row["secret"] == known[1]:
+                self.seen.note(row)
+                return row
+            # Deleted, or registered again with another secret: checked from scratch below.
         creds = parse_basic(header)
         if creds is None:
             return None
         uuid, secret = creds
         if not secret_fits(secret):
             return None
-        row = manager.db.lookup(worker_db.fetch_by_uuid, uuid)  # never waits for the writer
-        if row is not None and self._known_good(row, secret):
-            self.seen.note(row)
-            return row
+        row = manager.db.lookup(worker_db.fetch_by_uuid, uuid)
         # Not proven yet (or a different secret): bcrypt, outside the database lock.
         stored = row["secret"].encode("ascii") if row is not None else _DUMMY_HASH
         if not bcrypt.checkpw(secret.encode("utf-8"), stored) or row is None:
-            self._proven.pop(uuid, None)
+            self.forget(uuid)
             return None
-        self._proven[uuid] = (row["secret"], self._mac(secret))
+        self.forget(uuid)
+        self._verified[header] = (uuid, row["secret"])
+        self._header_of[uuid] = header
         self.seen.note(row)
         return row
 
     def forget(self, uuid: str) -> None:
         """Drop what is known of a Worker (deleted); the next request runs bcrypt again."""
-        self._proven.pop(uuid, None)
+        header = self._header_of.pop(uuid, None)
+        if header is not None:
+            self._verified.pop(header, None)
 
 
 def _seen_long_ago(row: sqlite3.Row) -> bool:

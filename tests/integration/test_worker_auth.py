@@ -80,3 +80,18 @@ def test_a_worker_that_only_polls_its_state_is_marked_seen_within_seconds(manage
         with sqlite3.connect(manager.db_path) as conn:
             seen = conn.execute("SELECT last_seen_at FROM workers WHERE uuid = ?", (w.uuid,)).fetchone()[0]
     assert seen > old
+
+
+def test_a_non_ascii_authorization_header_is_refused_not_an_error(manager):
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(manager.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    try:
+        conn.putrequest("GET", "/api/v3/worker/state")
+        conn.putheader("Authorization", "Basic \xe9\xe9\xe9\xe9".encode("latin-1"))
+        conn.endheaders()
+        assert conn.getresponse().status == 403
+    finally:
+        conn.close()

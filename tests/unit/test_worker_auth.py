@@ -89,3 +89,26 @@ def test_a_worker_seen_within_the_second_is_not_marked_again(farm):
                      (worker_auth.utcnow(), farm.uuid))
     assert farm.auth.authenticate(farm.manager, basic(farm.uuid, "s3cret")) is not None
     assert not farm.auth.seen
+
+
+def test_a_remembered_header_is_checked_again_when_the_stored_hash_changed(farm):
+    assert farm.auth.authenticate(farm.manager, basic(farm.uuid, "s3cret")) is not None
+    with farm.manager.db.tx() as conn:  # registered again with another secret
+        conn.execute("UPDATE workers SET secret = ? WHERE uuid = ?", (worker_auth.hash_secret("other"), farm.uuid))
+    assert farm.auth.authenticate(farm.manager, basic(farm.uuid, "s3cret")) is None
+    assert farm.auth.authenticate(farm.manager, basic(farm.uuid, "other")) is not None
+    assert farm.auth.authenticate(farm.manager, basic(farm.uuid, "other")) is not None
+    assert len(farm.calls) == 3
+
+
+def test_a_forgotten_worker_runs_bcrypt_again(farm):
+    assert farm.auth.authenticate(farm.manager, basic(farm.uuid, "s3cret")) is not None
+    farm.auth.forget(farm.uuid)
+    assert farm.auth.authenticate(farm.manager, basic(farm.uuid, "s3cret")) is not None
+    assert len(farm.calls) == 2
+
+
+@pytest.mark.parametrize("header", ["Basic ÿÿÿÿ", "Basic " + "é" * 8, "Basic !!!!", "Bearer x", "Basic " + base64.b64encode(b"\xff:\xfe").decode()])
+def test_malformed_headers_are_refused_without_an_error(farm, header):
+    assert worker_auth.parse_basic(header) is None
+    assert farm.auth.authenticate(farm.manager, header) is None

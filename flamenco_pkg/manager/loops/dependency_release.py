@@ -59,5 +59,5 @@ def start(manager) -> gevent.Greenlet:
         if event == "/task" and payload.get("status") == "completed":
             wake.set()
 
-    manager.broker.subscribe(on_event, name="the dependency release loop")
+    manager.broker.subscribe(on_event, name="the dependency release loop", wants="/task".__eq__)
     return gevent.spawn(run, manager, wake)

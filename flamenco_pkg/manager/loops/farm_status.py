@@ -14,6 +14,7 @@ from ..events import Changes
 log = logging.getLogger("flamenco.farmstatus")
 
 INTERVAL_SECONDS = 30.0
+POKING_EVENTS = frozenset({"/jobs", "/workers"})  # their status changes may change the farm's
 
 
 def run(manager, poke: gevent.event.Event) -> None:
@@ -39,9 +40,9 @@ def start(manager) -> gevent.Greenlet:
     poke = gevent.event.Event()
 
     def on_event(event: str, _room: str, payload: dict) -> None:
-        if event in ("/jobs", "/workers") and "previous_status" in payload:
+        if event in POKING_EVENTS and "previous_status" in payload:
             poke.set()
 
-    manager.broker.subscribe(on_event, name="the farm status loop")
+    manager.broker.subscribe(on_event, name="the farm status loop", wants=POKING_EVENTS.__contains__)
     manager.disk.on_change.append(poke.set)
     return gevent.spawn(run, manager, poke)

@@ -13,8 +13,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from .lockless import LoopCollector, LoopCounter, LoopHistogram
 
 disable_created_metrics()  # no `_created` series beside every counter: they only clutter dashboards
 
@@ -32,16 +34,16 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.http_duration = Histogram(
+        # Moved on every request: plain numbers of the event loop (loop.py), served by one collector.
+        self.http_duration = LoopHistogram(
             "flamenco_http_request_duration_seconds", "Time to answer an API request, by OpenAPI operation.",
-            ["operation"], registry=r)
-        self.task_dispatches = Counter(
-            "flamenco_task_dispatches", "Tasks handed to Workers.", registry=r)
-        self.task_updates = Counter(
-            "flamenco_task_updates", "Task updates accepted from Workers.", registry=r)
-        self.scheduler_pick = Histogram(
+            "operation")
+        self.task_dispatches = LoopCounter("flamenco_task_dispatches", "Tasks handed to Workers.")
+        self.task_updates = LoopCounter("flamenco_task_updates", "Task updates accepted from Workers.")
+        self.scheduler_pick = LoopHistogram(
             "flamenco_scheduler_pick_seconds", "Time the scheduler takes to choose a Worker's next task.",
-            buckets=PICK_BUCKETS, registry=r)
+            buckets=PICK_BUCKETS)
+        r.register(LoopCollector([self.http_duration, self.task_dispatches, self.task_updates, self.scheduler_pick]))
         self.socketio_clients = Gauge(
             "flamenco_socketio_clients", "Connected Socket.IO (web UI) clients.", registry=r)
         self.mqtt_connected = Gauge(
@@ -65,7 +67,7 @@ class Metrics:
 
     def observe_request(self, operation: str, status: int, seconds: float) -> None:
         """One answered API request; accepted worker task updates are also counted."""
-        self.http_duration.labels(operation=operation).observe(seconds)
+        self.http_duration.labels(operation).observe(seconds)
         if operation == "taskUpdate" and 200 <= status < 300:
             self.task_updates.inc()
 

@@ -63,9 +63,14 @@ class MqttForwarder:
 
     # -- called from any greenlet; never blocks --
 
+    @staticmethod
+    def wants(event: str) -> bool:
+        """Which live-update events go to MQTT (for the broker, and checked again in `offer`)."""
+        return event not in SKIPPED_EVENTS
+
     def offer(self, event: str, room: str, payload: dict[str, Any]) -> None:
         """Broker subscriber: queue the event for the broker, dropping the oldest when full."""
-        if event in SKIPPED_EVENTS or not self.settings.enabled:
+        if not self.wants(event) or not self.settings.enabled:
             return
         if len(self.pending) >= QUEUE_LIMIT:
             self.pending.popleft()

@@ -27,7 +27,7 @@ def wire(broker: EventBroker, forwarder: MqttForwarder) -> Any:
     happened while MQTT was off is never published because MQTT is on by the
     time it arrives, and one from before a prefix change keeps the old prefix.
     """
-    outbox = broker.subscribe(forwarder.offer, name="the MQTT forwarder")
+    outbox = broker.subscribe(forwarder.offer, name="the MQTT forwarder", wants=forwarder.wants)
 
     def settings_changed(_old: Any, new: Any) -> None:
         outbox.idle.wait(timeout=SETTLE_S)

@@ -50,9 +50,13 @@ def read_body(body: Any, limit: int) -> bytes:
     return data
 
 
+# One encoder for every body: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def encode_json(body: Any) -> bytes:
     """A JSON body as sent; pure, so big lists can be encoded in a read thread (see `Database.read`)."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(body).encode("utf-8")
 
 
 def encode_json_list(key: str, items: Iterable[Any], convert: Callable[[Any], Any], batch: int = 500) -> bytes:

@@ -16,6 +16,7 @@ from .waiters import Waiters
 
 WORK_JOB_STATUSES = frozenset({"queued", "active"})
 WORK_TASK_STATUSES = frozenset({"queued", "soft-failed", "completed"})
+EVENTS = frozenset({"/jobs", "/task", "/workertags", "/workers"})  # what `subscriber` looks at
 
 
 def subscriber(waiters: Waiters):

@@ -122,6 +122,6 @@ def start(manager) -> gevent.Greenlet:
         if messages.webhook_event(event, payload):
             wake.set()
 
-    manager.broker.subscribe(on_event, name="the webhook loop")
+    manager.broker.subscribe(on_event, name="the webhook loop", wants=messages.SOURCE_EVENTS.__contains__)
     manager.config_listeners.append(lambda _old, _new: wake.set())
     return gevent.spawn(run, manager, wake)

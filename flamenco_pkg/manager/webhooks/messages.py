@@ -17,6 +17,7 @@ SIGNATURE_HEADER = "X-Flamenco-Signature"
 RETRY_FOR = timedelta(days=1)
 FIRST_RETRY_S = 2
 LONGEST_RETRY_S = 30 * 60
+SOURCE_EVENTS = frozenset({"/jobs", "/workers"})  # the live-update events `webhook_event` turns into hooks
 
 
 def webhook_event(event: str, payload: dict[str, Any]) -> str | None:
