@@ -114,7 +114,8 @@ def task_update(m: Manager, r: ApiRequest) -> Reply:
                 events.task_updated(changes, task)
                 events.job_updated(changes, job_db.fetch_by_id(conn, task["job_id"]))
         if changing:
-            change_task_status(conn, changes, task, reported, activity=body.get("activity"), touched=True)
+            change_task_status(conn, changes, task, reported, activity=body.get("activity"), touched=True,
+                               job_status=task["job_status"])  # read above; progress does not change it
         elif reported == "failed" and task["status"] != "failed":
             worker = worker_db.fetch_by_id(conn, r.worker["id"])
             worker_failed_task(conn, changes, task_db.fetch_by_id(conn, task["id"]), worker,

@@ -55,7 +55,8 @@ def assign_task(manager: Manager, worker_id: int) -> dict[str, Any] | StatusChan
             task = task_db.fetch_by_id(conn, task_id)
             changes.log(task["job_uuid"], task["uuid"],
                         f"task assigned to worker {worker['name']} ({worker['uuid']})")
-            task = change_task_status(conn, changes, task, "active", assign_to=worker)
+            task = change_task_status(conn, changes, task, "active", assign_to=worker,
+                                      job_status=task["job_status"])  # read just now
             events.worker_updated(changes, worker)  # the row read above: an assignment does not change it
     return _assigned_task(manager, task, worker)
 

@@ -39,6 +39,9 @@ Jobs and tasks
     change). ``task_statuses_after`` includes that task's new status.
     ``JobDecision`` is a NamedTuple ``(status: JobStatus, reason: str)``; feed
     it to ``job_status_entered``.
+``job_decision_needs_counts(job_status, new_task_status) -> bool``
+    Whether the task counts can matter to that decision at all (else a
+    caller need not read them); derived by running the rules.
 ``task_status_changed(job_status, new_task_status, task_statuses_after) -> list[JobStep]``
     The two above combined: the job steps caused by one task status change.
 ``percent_failed(num_failed, num_total) -> int`` and ``too_many_failed(task_statuses) -> bool``
@@ -121,8 +124,9 @@ UI action gates (data only, the API does not enforce them)
 from __future__ import annotations
 
 import enum
+import functools
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -149,6 +153,7 @@ __all__ = [
     "job_status_reenforced",
     "job_status_after_task_change",
     "job_status_after_task_change_counts",
+    "job_decision_needs_counts",
     "task_status_changed",
     "percent_failed",
     "too_many_failed",
@@ -377,20 +382,41 @@ def job_status_after_task_change_counts(
     The database counts a job's tasks per status without loading every row,
     which matters for jobs with 100k tasks.
     """
-    decision = _job_decision(J(job_status), T(new_task_status), status_counts)
+    decision = _job_decision(J(job_status), T(new_task_status), lambda: status_counts)
     if decision is None or decision.status == J(job_status):
         return None
     return decision
 
 
+@functools.cache
+def job_decision_needs_counts(job_status: str, new_task_status: str) -> bool:
+    """Whether `job_status_after_task_change_counts` can depend on the job's task counts here.
+
+    Found by running the rules themselves with counts that note being read,
+    so it cannot drift from them. When False, the decision is the same for
+    any counts, and the caller may skip reading them (a hand-out of a
+    queued task in an active job, the commonest change of all).
+    """
+    read = []
+
+    def counts() -> Mapping[str, int]:
+        read.append(True)
+        return {}
+
+    _job_decision(J(job_status), T(new_task_status), counts)
+    return bool(read)
+
+
 def _job_decision(
-    job: JobStatus, task: TaskStatus, status_counts: Mapping[str, int]
+    job: JobStatus, task: TaskStatus, status_counts: Callable[[], Mapping[str, int]]
 ) -> JobDecision | None:
-    counts = Counter({T(s): n for s, n in status_counts.items() if n})
-    total = sum(counts.values())
+    """The rules; `status_counts` is only called where the answer depends on the counts."""
+    def tally() -> tuple[Counter, int]:
+        counts = Counter({T(s): n for s, n in status_counts().items() if n})
+        return counts, sum(counts.values())
 
     def pause_check(why: str) -> JobDecision | None:
-        if job == J.PAUSE_REQUESTED and not counts[T.ACTIVE]:
+        if job == J.PAUSE_REQUESTED and not tally()[0][T.ACTIVE]:
             return JobDecision(J.PAUSED, f"no active task left after a task was {why}")
         return None
 
@@ -409,11 +435,13 @@ def _job_decision(
         return pause_check("paused")
 
     if task == T.CANCELED:
+        counts, _total = tally()
         if not any(counts[s] for s in RUNNABLE_TASK):
             return JobDecision(J.CANCELED, "the last task that could still run was canceled")
         return pause_check("canceled")
 
     if task == T.FAILED:
+        counts, total = tally()
         num_failed = counts[T.FAILED]
         pct = percent_failed(num_failed, total)
         if pct >= TASK_FAIL_JOB_PERCENTAGE:
@@ -424,6 +452,7 @@ def _job_decision(
         return pause_check("failed") or queued_to_active("a task failed, but not enough to fail the job")
 
     if task == T.COMPLETED:
+        counts, total = tally()
         if counts[T.COMPLETED] == total:
             return JobDecision(J.COMPLETED, "all tasks completed")
         return pause_check("completed") or queued_to_active("a task completed")
