@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import count
 
@@ -219,6 +220,21 @@ def rebuild_derived(conn: sqlite3.Connection) -> None:
 
 def fetch_by_uuid(conn: sqlite3.Connection, uuid: str) -> sqlite3.Row | None:
     return conn.execute(f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.uuid = ?", (uuid,)).fetchone()
+
+
+def fetch_with_job_counts(conn: sqlite3.Connection, uuid: str) -> tuple[sqlite3.Row, Counter] | None:
+    """`fetch_by_uuid` and its job's task counts per status (`jobs.status_and_task_counts`), in one read.
+
+    For a Worker's report, which changes this one task's status: the counts
+    after that change follow from these (`apply.change_task_status`).
+    """
+    row = conn.execute(
+        f"""SELECT {TASK_COLUMNS}, (SELECT json_group_object(c.status, c.count) FROM job_task_counts c
+                                    WHERE c.job_id = t.job_id AND c.count > 0) AS job_task_counts
+            FROM {TASK_FROM} WHERE t.uuid = ?""", (uuid,)).fetchone()
+    if row is None:
+        return None
+    return row, Counter(json.loads(row["job_task_counts"]))
 
 
 def fetch_by_id(conn: sqlite3.Connection, task_id: int) -> sqlite3.Row | None:

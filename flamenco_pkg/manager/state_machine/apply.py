@@ -74,7 +74,8 @@ def change_job_status(conn: sqlite3.Connection, changes: Changes, job_id: int, n
 def change_task_status(conn: sqlite3.Connection, changes: Changes, task: Mapping[str, Any], new_status: str,
                        *, activity: str | None = None, cascade: bool = True, touched: bool = False,
                        assign_to: Mapping[str, Any] | None = None,
-                       job_status: str | None = None) -> Mapping[str, Any]:
+                       job_status: str | None = None,
+                       job_counts: Mapping[str, int] | None = None) -> Mapping[str, Any]:
     """One task's status change, with its log line, event and job cascade; returns the task as changed.
 
     The cascade runs even when the status did not really change, as upstream
@@ -85,7 +86,10 @@ def change_task_status(conn: sqlite3.Connection, changes: Changes, task: Mapping
     in this transaction that nothing since can have changed (the task row a
     hot path has just read); where the rules do not need the job's task
     counts for this change (`job_decision_needs_counts`), nothing more is
-    read. Without it, the status and counts are read.
+    read. `job_counts`: with `job_status`, the job's tasks per status as read
+    with it, before this change; the counts after it follow (as migration
+    0002's trigger keeps them), so nothing is read. Without either, the
+    status and counts are read.
     """
     old = task["status"]
     if old != new_status:
@@ -111,7 +115,14 @@ def change_task_status(conn: sqlite3.Connection, changes: Changes, task: Mapping
             task_db.set_activity(conn, task["id"], activity)
     if not cascade:
         return task
-    if job_status is None or states.job_decision_needs_counts(job_status, new_status):
+    if job_status is None:
+        job_status, counts = job_db.status_and_task_counts(conn, task["job_id"])
+    elif job_counts is not None:
+        counts = Counter(job_counts)
+        if old != new_status:
+            counts[old] -= 1
+            counts[new_status] += 1
+    elif states.job_decision_needs_counts(job_status, new_status):
         job_status, counts = job_db.status_and_task_counts(conn, task["job_id"])
     else:
         counts = Counter()  # not read by the rules for this change
