@@ -349,3 +349,76 @@ def test_pick_cost_does_not_grow_with_waiting_jobs(farm):
         "SELECT COUNT(*) FROM tasks INDEXED BY tasks_runnable WHERE status IN ('queued', 'soft-failed') "
         "AND deps_pending = 0 AND job_schedulable = 1").fetchone()[0]
     assert waiting_in_index == 1  # only `mine`: the index never holds a waiting job's tasks
+
+
+# --- The hand-out's one-statement reads (issue 9): same answers as the separate reads ---
+
+NAIVE = """
+SELECT t.id FROM tasks t NOT INDEXED JOIN jobs j ON j.id = t.job_id
+WHERE t.status IN ('queued','soft-failed') AND j.status IN ('queued','active') AND t.type IN (SELECT value FROM json_each(:types))
+  AND (j.worker_tag_id IS NULL OR j.worker_tag_id IN (SELECT worker_tag_id FROM worker_tag_membership WHERE worker_id = :worker))
+  AND NOT EXISTS (SELECT 1 FROM job_blocks b WHERE b.job_id = j.id AND b.worker_id = :worker AND b.task_type = t.type)
+  AND NOT EXISTS (SELECT 1 FROM task_failures f WHERE f.task_id = t.id AND f.worker_id = :worker)
+  AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks dep ON dep.id = d.dependency_id
+                  WHERE d.task_id = t.id AND dep.status != 'completed')
+ORDER BY j.priority DESC, t.priority DESC, t.id ASC LIMIT 1
+"""
+
+
+def test_pick_task_agrees_with_a_plain_sort_of_every_runnable_task(farm):
+    """Random farms (priorities, tags, types, blocks, failures, dependencies): the compound pick
+    returns the task a full sort would, as the whole row `fetch_by_id` reads."""
+    import json
+    import random
+
+    rng = random.Random(11)
+    tags = [farm.tag(f"tag{i}") for i in range(3)]
+    workers = [farm.worker(types=rng.sample(TYPES, rng.randint(1, 3)), tags=rng.sample(tags, rng.randint(0, 2)))
+               for _ in range(6)]
+    all_tasks = []
+    for _ in range(12):
+        jid, ids = farm.job(priority=rng.choice([10, 50, 50, 90]), status=rng.choice(["queued", "active", "paused"]),
+                            tag=rng.choice([None, None, *tags]),
+                            tasks=[(f"t{i}", rng.choice(TYPES), rng.choice([40, 50, 60])) for i in range(8)])
+        all_tasks += ids
+        if rng.random() < 0.3:
+            worker_db.add_block(farm.conn, jid, rng.choice(workers), rng.choice(TYPES))
+    for task in rng.sample(all_tasks, 10):
+        task_db.add_failure(farm.conn, task, rng.choice(workers))
+    task_db.insert_dependencies(farm.conn, [(rng.choice(all_tasks[:40]), rng.choice(all_tasks[40:])) for _ in range(8)])
+    picks = 0
+    for _ in range(60):
+        for w in workers:
+            worker, worker_tags, active = scheduling.worker_for_pick(farm.conn, w)
+            assert dict(worker_db.fetch_by_id(farm.conn, w)).items() <= dict(worker).items()
+            assert sorted(worker_tags) == sorted(worker_db.tag_ids(farm.conn, w))
+            assert active == scheduling.already_active_task(farm.conn, w)
+            types = worker_db.split_types(worker["supported_task_types"])
+            expected = farm.conn.execute(NAIVE, {"worker": w, "types": json.dumps(types)}).fetchone()
+            row = scheduling.pick_task(farm.conn, w, types, worker_tags)
+            assert (row and row["id"]) == (expected and expected[0])
+            assert scheduling.next_runnable_task(farm.conn, w, types) == (expected and expected[0])
+            if row is not None:
+                assert dict(row) == dict(task_db.fetch_by_id(farm.conn, row["id"]))
+                farm.status(row["id"], rng.choice(["active", "completed", "failed", "soft-failed"]))
+                picks += 1
+    assert picks > 20
+
+
+def test_counts_read_with_a_task_give_the_counts_after_its_change(farm):
+    """`fetch_with_job_counts` before one task's status change, moved by that change, equals a
+    read after it: what a Worker's report relies on instead of reading the counts again."""
+    import random
+
+    rng = random.Random(5)
+    jid, ids = farm.job(tasks=[(f"t{i}", "blender", 50) for i in range(30)])
+    uuids = dict(farm.conn.execute("SELECT id, uuid FROM tasks WHERE job_id = ?", (jid,)).fetchall())
+    statuses = ["queued", "active", "completed", "failed", "soft-failed", "canceled", "paused"]
+    for _ in range(300):
+        task, before = task_db.fetch_with_job_counts(farm.conn, uuids[rng.choice(ids)])
+        assert before == job_db.status_and_task_counts(farm.conn, jid)[1]
+        new = rng.choice(statuses)
+        task_db.change_status(farm.conn, task["id"], new, clock="keep")
+        before[task["status"]] -= 1
+        before[new] += 1
+        assert +before == job_db.status_and_task_counts(farm.conn, jid)[1]

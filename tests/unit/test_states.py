@@ -338,6 +338,30 @@ def test_soft_failed_during_pause_requested_keeps_pausing():
     assert d.status == J.PAUSED
 
 
+def _count_samples() -> list[dict[str, int]]:
+    """Task counts covering every branch: empty, one status only, mixes around the 10 % failure line."""
+    samples: list[dict[str, int]] = [{}]
+    samples += [{s.value: n} for s in T for n in (1, 5)]
+    samples += [{T.COMPLETED: 9, T.FAILED: 1}, {T.COMPLETED: 95, T.FAILED: 5}, {T.ACTIVE: 1, T.QUEUED: 3},
+                {T.PAUSED: 2, T.CANCELED: 1}, {T.SOFT_FAILED: 1, T.COMPLETED: 1}, {T.ACTIVE: 1, T.COMPLETED: 4}]
+    return samples
+
+
+@pytest.mark.parametrize("job", list(J))
+@pytest.mark.parametrize("task", list(T))
+def test_needs_counts_is_false_only_where_the_counts_cannot_matter(job, task):
+    decisions = {states.job_status_after_task_change_counts(job, task, counts) for counts in _count_samples()}
+    if not states.job_decision_needs_counts(job, task):
+        assert len(decisions) == 1
+
+
+def test_handing_out_a_task_of_a_running_job_needs_no_counts():
+    """The commonest change: the scheduler skips the job's counts read for it."""
+    assert not states.job_decision_needs_counts("active", "active")
+    assert not states.job_decision_needs_counts("queued", "active")
+    assert states.job_decision_needs_counts("active", "completed")
+
+
 def test_task_status_changed_returns_no_steps_without_decision():
     assert states.task_status_changed("active", "completed", tasks("completed", "queued")) == []
 

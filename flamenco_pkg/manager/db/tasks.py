@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import count
 
@@ -221,6 +223,21 @@ def fetch_by_uuid(conn: sqlite3.Connection, uuid: str) -> sqlite3.Row | None:
     return conn.execute(f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.uuid = ?", (uuid,)).fetchone()
 
 
+def fetch_with_job_counts(conn: sqlite3.Connection, uuid: str) -> tuple[sqlite3.Row, Counter] | None:
+    """`fetch_by_uuid` and its job's task counts per status (`jobs.status_and_task_counts`), in one read.
+
+    For a Worker's report, which changes this one task's status: the counts
+    after that change follow from these (`apply.change_task_status`).
+    """
+    row = conn.execute(
+        f"""SELECT {TASK_COLUMNS}, (SELECT json_group_object(c.status, c.count) FROM job_task_counts c
+                                    WHERE c.job_id = t.job_id AND c.count > 0) AS job_task_counts
+            FROM {TASK_FROM} WHERE t.uuid = ?""", (uuid,)).fetchone()
+    if row is None:
+        return None
+    return row, Counter(json.loads(row["job_task_counts"]))
+
+
 def fetch_by_id(conn: sqlite3.Connection, task_id: int) -> sqlite3.Row | None:
     return conn.execute(f"SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.id = ?", (task_id,)).fetchone()
 
@@ -254,14 +271,15 @@ def set_status(conn: sqlite3.Connection, task_id: int, status: str, activity: st
 
 # A `TaskClock` (state_machine.rules) as assignments to the run times, and when they apply
 # (a row they would not change is not rewritten): the one definition of what each clock does.
+# Parameters by position (cheaper to bind than names): ?1 the task id, ?2 now.
 _CLOCK = {
-    "start": ((("started_at", ":now"), ("finished_at", "NULL")), ""),
-    "finish": ((("finished_at", ":now"),), "started_at IS NOT NULL"),
+    "start": ((("started_at", "?2"), ("finished_at", "NULL")), ""),
+    "finish": ((("finished_at", "?2"),), "started_at IS NOT NULL"),
     "clear": ((("started_at", "NULL"), ("finished_at", "NULL")), "started_at IS NOT NULL OR finished_at IS NOT NULL"),
 }
 # For many tasks (set_clock): one UPDATE per task, only where the clock applies.
 _CLOCK_SQL = {
-    clock: f"UPDATE tasks SET {', '.join(f'{column} = {value}' for column, value in sets)} WHERE id = :id"
+    clock: f"UPDATE tasks SET {', '.join(f'{column} = {value}' for column, value in sets)} WHERE id = ?1"
            + (f" AND ({only_where})" if only_where else "")
     for clock, (sets, only_where) in _CLOCK.items()}
 # For one task's status UPDATE (change_status): the same, as CASEs in its SET list.
@@ -286,7 +304,7 @@ def set_clock(conn: sqlite3.Connection, job_id: int, task_ids: Sequence[int], cl
     sql = _CLOCK_SQL.get(str(clock))
     if sql is None or not task_ids:
         return
-    conn.executemany(sql, [{"id": task_id, "now": now} for task_id in task_ids])
+    conn.executemany(sql, [(task_id, now) for task_id in task_ids] if "?2" in sql else [(i,) for i in task_ids])
 
 
 def change_status(conn: sqlite3.Connection, task_id: int, status: str, *, clock: str,
@@ -299,21 +317,27 @@ def change_status(conn: sqlite3.Connection, task_id: int, status: str, *, clock:
     The hot path of every hand-out and completion: one statement where there
     were four. Mass changes use `mass_set_status` and `set_clock`.
     """
-    sets = "status = :status, updated_at = :now" + _CLOCK_SET[clock]
-    if activity is not None:
-        sets += ", activity = :activity"
-    if steps_completed is not None:
-        sets += ", steps_completed = :steps"
-    if worker_id is not None:
-        sets += ", worker_id = :worker"
-    if touched or worker_id is not None:
-        sets += ", last_touched_at = :now"
-    return conn.execute(
-        f"""UPDATE tasks SET {sets} WHERE id = :id
-            RETURNING updated_at, status, activity, steps_completed, started_at, finished_at, worker_id,
-                      last_touched_at""",
-        {"id": task_id, "status": status, "now": utcnow(), "activity": (activity or "")[:255],
-         "steps": steps_completed, "worker": worker_id}).fetchone()
+    optional = [value for value in (None if activity is None else activity[:255], steps_completed, worker_id)
+                if value is not None]
+    sql = _change_status_sql(str(clock), activity is not None, steps_completed is not None, worker_id is not None,
+                             touched or worker_id is not None)
+    return conn.execute(sql, (task_id, utcnow(), status, *optional)).fetchone()
+
+
+@functools.cache
+def _change_status_sql(clock: str, activity: bool, steps: bool, worker: bool, touched: bool) -> str:
+    """`change_status`'s UPDATE: ?1 id, ?2 now, ?3 status, then activity, steps, worker as given."""
+    sets = "status = ?3, updated_at = ?2" + _CLOCK_SET[clock]
+    n = 3
+    for column, given in (("activity", activity), ("steps_completed", steps), ("worker_id", worker)):
+        if given:
+            n += 1
+            sets += f", {column} = ?{n}"
+    if touched:
+        sets += ", last_touched_at = ?2"
+    return f"""UPDATE tasks SET {sets} WHERE id = ?1
+               RETURNING updated_at, status, activity, steps_completed, started_at, finished_at, worker_id,
+                         last_touched_at"""
 
 
 def add_job_steps(conn: sqlite3.Connection, job_id: int, delta: int, now: str) -> None:

@@ -91,9 +91,10 @@ def task_update(m: Manager, r: ApiRequest) -> Reply:
     body = r.body
     reported = body.get("taskStatus")
     with m.change() as (conn, changes):
-        task = task_db.fetch_by_uuid(conn, r.path["task_id"])
-        if task is None:
+        found = task_db.fetch_with_job_counts(conn, r.path["task_id"])
+        if found is None:
             raise ManagerError(404, f"task {r.path['task_id']} does not exist")
+        task, job_counts = found
         try:
             states.check_worker_task_update(task_status=task["status"],
                                             assigned_to_caller=task["worker_id"] == r.worker["id"],
@@ -114,7 +115,9 @@ def task_update(m: Manager, r: ApiRequest) -> Reply:
                 events.task_updated(changes, task)
                 events.job_updated(changes, job_db.fetch_by_id(conn, task["job_id"]))
         if changing:
-            change_task_status(conn, changes, task, reported, activity=body.get("activity"), touched=True)
+            # The job's status and counts as read above: progress and touches do not change them.
+            change_task_status(conn, changes, task, reported, activity=body.get("activity"), touched=True,
+                               job_status=task["job_status"], job_counts=job_counts)
         elif reported == "failed" and task["status"] != "failed":
             worker = worker_db.fetch_by_id(conn, r.worker["id"])
             worker_failed_task(conn, changes, task_db.fetch_by_id(conn, task["id"]), worker,

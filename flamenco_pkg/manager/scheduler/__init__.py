@@ -35,27 +35,25 @@ class StatusChangeRequested:
 def assign_task(manager: Manager, worker_id: int) -> dict[str, Any] | StatusChangeRequested | None:
     """AssignedTask for the worker, the status it must change to first, or None."""
     with manager.scheduler_lock, manager.change() as (conn, changes):
-        worker = worker_db.fetch_by_id(conn, worker_id)
+        worker, tags, active_task_id = scheduling.worker_for_pick(conn, worker_id)
         if worker["status_requested"]:
             return StatusChangeRequested(worker["status_requested"])
         if worker["status"] != "awake":
             raise ManagerError(409, f'worker is in status "{worker["status"] or "registered"}", '
                                 'it must be awake to get tasks')
-        task_id = scheduling.already_active_task(conn, worker_id)
-        if task_id is not None:
-            task = task_db.fetch_by_id(conn, task_id)
+        if active_task_id is not None:
+            task = task_db.fetch_by_id(conn, active_task_id)
         else:
             picked = manager.metrics.time_pick()
-            task_id = scheduling.next_runnable_task(
-                conn, worker_id, worker_db.split_types(worker["supported_task_types"]))
+            task = scheduling.pick_task(conn, worker_id, worker_db.split_types(worker["supported_task_types"]), tags)
             picked()
-            if task_id is None:
+            if task is None:
                 return None
             manager.metrics.task_dispatches.inc()
-            task = task_db.fetch_by_id(conn, task_id)
             changes.log(task["job_uuid"], task["uuid"],
                         f"task assigned to worker {worker['name']} ({worker['uuid']})")
-            task = change_task_status(conn, changes, task, "active", assign_to=worker)
+            task = change_task_status(conn, changes, task, "active", assign_to=worker,
+                                      job_status=task["job_status"])  # read just now
             events.worker_updated(changes, worker)  # the row read above: an assignment does not change it
     return _assigned_task(manager, task, worker)
 

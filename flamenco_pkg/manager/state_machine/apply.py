@@ -8,6 +8,7 @@ which are written and sent after the commit.
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,14 +73,23 @@ def change_job_status(conn: sqlite3.Connection, changes: Changes, job_id: int, n
 
 def change_task_status(conn: sqlite3.Connection, changes: Changes, task: Mapping[str, Any], new_status: str,
                        *, activity: str | None = None, cascade: bool = True, touched: bool = False,
-                       assign_to: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+                       assign_to: Mapping[str, Any] | None = None,
+                       job_status: str | None = None,
+                       job_counts: Mapping[str, int] | None = None) -> Mapping[str, Any]:
     """One task's status change, with its log line, event and job cascade; returns the task as changed.
 
     The cascade runs even when the status did not really change, as upstream
     does, so a job stuck in pause-requested still settles. `cascade=False` is
     for callers that decide the job's status themselves. `touched` marks the
     task as touched by its Worker; `assign_to` (a Worker row) hands it to that
-    Worker, in the same UPDATE.
+    Worker, in the same UPDATE. `job_status`: the job's status, from a read
+    in this transaction that nothing since can have changed (the task row a
+    hot path has just read); where the rules do not need the job's task
+    counts for this change (`job_decision_needs_counts`), nothing more is
+    read. `job_counts`: with `job_status`, the job's tasks per status as read
+    with it, before this change; the counts after it follow (as migration
+    0002's trigger keeps them), so nothing is read. Without either, the
+    status and counts are read.
     """
     old = task["status"]
     if old != new_status:
@@ -105,7 +115,17 @@ def change_task_status(conn: sqlite3.Connection, changes: Changes, task: Mapping
             task_db.set_activity(conn, task["id"], activity)
     if not cascade:
         return task
-    job_status, counts = job_db.status_and_task_counts(conn, task["job_id"])
+    if job_status is None:
+        job_status, counts = job_db.status_and_task_counts(conn, task["job_id"])
+    elif job_counts is not None:
+        counts = Counter(job_counts)
+        if old != new_status:
+            counts[old] -= 1
+            counts[new_status] += 1
+    elif states.job_decision_needs_counts(job_status, new_status):
+        job_status, counts = job_db.status_and_task_counts(conn, task["job_id"])
+    else:
+        counts = Counter()  # not read by the rules for this change
     decision = states.job_status_after_task_change_counts(job_status, new_status, counts)
     if decision is not None:
         change_job_status(conn, changes, task["job_id"], decision.status, decision.reason)

@@ -39,6 +39,9 @@ Jobs and tasks
     change). ``task_statuses_after`` includes that task's new status.
     ``JobDecision`` is a NamedTuple ``(status: JobStatus, reason: str)``; feed
     it to ``job_status_entered``.
+``job_decision_needs_counts(job_status, new_task_status) -> bool``
+    Whether the task counts can matter to that decision at all (else a
+    caller need not read them); derived by running the rules.
 ``task_status_changed(job_status, new_task_status, task_statuses_after) -> list[JobStep]``
     The two above combined: the job steps caused by one task status change.
 ``percent_failed(num_failed, num_total) -> int`` and ``too_many_failed(task_statuses) -> bool``
@@ -121,8 +124,9 @@ UI action gates (data only, the API does not enforce them)
 from __future__ import annotations
 
 import enum
+import functools
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -149,6 +153,7 @@ __all__ = [
     "job_status_reenforced",
     "job_status_after_task_change",
     "job_status_after_task_change_counts",
+    "job_decision_needs_counts",
     "task_status_changed",
     "percent_failed",
     "too_many_failed",
@@ -190,6 +195,34 @@ T = TaskStatus
 W = WorkerStatus
 
 # A job fails once at least this percentage (rounded down) of its tasks failed.
+# Status strings to enum members by a dict lookup: Enum's own call costs
+# microseconds, and the rules run on every task change of every dispatch.
+_TASK_BY_VALUE = {s.value: s for s in TaskStatus}
+_JOB_BY_VALUE = {s.value: s for s in JobStatus}
+_WORKER_BY_VALUE = {s.value: s for s in WorkerStatus}
+
+
+def _t(value: str) -> TaskStatus:
+    try:
+        return _TASK_BY_VALUE[value]
+    except (KeyError, TypeError):
+        return TaskStatus(value)  # raises Enum's ValueError
+
+
+def _j(value: str) -> JobStatus:
+    try:
+        return _JOB_BY_VALUE[value]
+    except (KeyError, TypeError):
+        return JobStatus(value)
+
+
+def _w(value: str) -> WorkerStatus:
+    try:
+        return _WORKER_BY_VALUE[value]
+    except (KeyError, TypeError):
+        return WorkerStatus(value)
+
+
 TASK_FAIL_JOB_PERCENTAGE = 10
 
 # Cascades never chain more than a few steps; this only guards against a bug.
@@ -231,7 +264,7 @@ def _job_activity(new: JobStatus, reason: str, *, reenforced: bool = False) -> s
 
 
 def _task_map(task_statuses: Mapping[int, str]) -> dict[int, TaskStatus]:
-    return {int(tid): T(status) for tid, status in task_statuses.items()}
+    return {int(tid): _t(status) for tid, status in task_statuses.items()}
 
 
 def _mass_update(
@@ -325,7 +358,7 @@ def job_status_entered(
     Returns ``[]`` when ``new == old`` (nothing is saved, nothing cascades).
     Every step carries the same ``reason`` in its activity.
     """
-    return _run_steps(J(old), J(new), _task_map(task_statuses), reason, reenforce=False)
+    return _run_steps(_j(old), _j(new), _task_map(task_statuses), reason, reenforce=False)
 
 
 def job_status_reenforced(
@@ -337,7 +370,7 @@ def job_status_reenforced(
     (``JOB_STUCK_CHECK``). A requeueing job is treated as coming from
     requeueing itself, so only unfinished tasks are requeued.
     """
-    s = J(status)
+    s = _j(status)
     return _run_steps(s, s, _task_map(task_statuses), reason, reenforce=True)
 
 
@@ -353,7 +386,7 @@ def percent_failed(num_failed: int, num_total: int) -> int:
 def too_many_failed(task_statuses: Mapping[int, str] | Iterable[str]) -> bool:
     """Whether the job should fail: failed% >= 10 (soft-failed does not count)."""
     values = list(task_statuses.values() if isinstance(task_statuses, Mapping) else task_statuses)
-    num_failed = sum(1 for s in values if T(s) == T.FAILED)
+    num_failed = sum(1 for s in values if _t(s) == T.FAILED)
     return percent_failed(num_failed, len(values)) >= TASK_FAIL_JOB_PERCENTAGE
 
 
@@ -365,7 +398,7 @@ def job_status_after_task_change(
     ``task_statuses_after``: every task of the job, including the changed one
     with its new status. Never returns the job's current status.
     """
-    counts = Counter(T(s) for s in task_statuses_after.values())
+    counts = Counter(_t(s) for s in task_statuses_after.values())
     return job_status_after_task_change_counts(job_status, new_task_status, counts)
 
 
@@ -377,20 +410,41 @@ def job_status_after_task_change_counts(
     The database counts a job's tasks per status without loading every row,
     which matters for jobs with 100k tasks.
     """
-    decision = _job_decision(J(job_status), T(new_task_status), status_counts)
-    if decision is None or decision.status == J(job_status):
+    decision = _job_decision(_j(job_status), _t(new_task_status), lambda: status_counts)
+    if decision is None or decision.status == _j(job_status):
         return None
     return decision
 
 
+@functools.cache
+def job_decision_needs_counts(job_status: str, new_task_status: str) -> bool:
+    """Whether `job_status_after_task_change_counts` can depend on the job's task counts here.
+
+    Found by running the rules themselves with counts that note being read,
+    so it cannot drift from them. When False, the decision is the same for
+    any counts, and the caller may skip reading them (a hand-out of a
+    queued task in an active job, the commonest change of all).
+    """
+    read = []
+
+    def counts() -> Mapping[str, int]:
+        read.append(True)
+        return {}
+
+    _job_decision(_j(job_status), _t(new_task_status), counts)
+    return bool(read)
+
+
 def _job_decision(
-    job: JobStatus, task: TaskStatus, status_counts: Mapping[str, int]
+    job: JobStatus, task: TaskStatus, status_counts: Callable[[], Mapping[str, int]]
 ) -> JobDecision | None:
-    counts = Counter({T(s): n for s, n in status_counts.items() if n})
-    total = sum(counts.values())
+    """The rules; `status_counts` is only called where the answer depends on the counts."""
+    def tally() -> tuple[dict[TaskStatus, int], int]:
+        counts = {_t(s): n for s, n in status_counts().items() if n}
+        return counts, sum(counts.values())
 
     def pause_check(why: str) -> JobDecision | None:
-        if job == J.PAUSE_REQUESTED and not counts[T.ACTIVE]:
+        if job == J.PAUSE_REQUESTED and not tally()[0].get(T.ACTIVE):
             return JobDecision(J.PAUSED, f"no active task left after a task was {why}")
         return None
 
@@ -409,12 +463,14 @@ def _job_decision(
         return pause_check("paused")
 
     if task == T.CANCELED:
-        if not any(counts[s] for s in RUNNABLE_TASK):
+        counts, _total = tally()
+        if not any(counts.get(s) for s in RUNNABLE_TASK):
             return JobDecision(J.CANCELED, "the last task that could still run was canceled")
         return pause_check("canceled")
 
     if task == T.FAILED:
-        num_failed = counts[T.FAILED]
+        counts, total = tally()
+        num_failed = counts.get(T.FAILED, 0)
         pct = percent_failed(num_failed, total)
         if pct >= TASK_FAIL_JOB_PERCENTAGE:
             return JobDecision(
@@ -424,7 +480,8 @@ def _job_decision(
         return pause_check("failed") or queued_to_active("a task failed, but not enough to fail the job")
 
     if task == T.COMPLETED:
-        if counts[T.COMPLETED] == total:
+        counts, total = tally()
+        if counts.get(T.COMPLETED, 0) == total:
             return JobDecision(J.COMPLETED, "all tasks completed")
         return pause_check("completed") or queued_to_active("a task completed")
 
@@ -450,7 +507,7 @@ def task_status_changed(
 
 def returned_task_status(job_status: str) -> TaskStatus:
     """Where a task goes when its worker gives it back to the pool."""
-    if J(job_status) in (J.PAUSE_REQUESTED, J.PAUSED):
+    if _j(job_status) in (J.PAUSE_REQUESTED, J.PAUSED):
         return T.PAUSED
     return T.QUEUED
 
@@ -470,8 +527,8 @@ def task_clock(old: str | None, new: str) -> TaskClock:
     render time: entering active starts a run, leaving it ends one, and a
     task put back in the queue has no run yet.
     """
-    new_status = T(new)
-    if old is not None and T(old) == new_status:
+    new_status = _t(new)
+    if old is not None and _t(old) == new_status:
         return TaskClock.KEEP
     if new_status == T.ACTIVE:
         return TaskClock.START
@@ -479,11 +536,11 @@ def task_clock(old: str | None, new: str) -> TaskClock:
         return TaskClock.CLEAR
     if old is None:
         return TaskClock.FINISH_IF_ACTIVE
-    return TaskClock.FINISH if T(old) == T.ACTIVE else TaskClock.KEEP
+    return TaskClock.FINISH if _t(old) == T.ACTIVE else TaskClock.KEEP
 
 
 def is_schedulable(task_status: str, job_status: str) -> bool:
-    return T(task_status) in SCHEDULABLE_TASK and J(job_status) in RUNNABLE_JOB
+    return _t(task_status) in SCHEDULABLE_TASK and _j(job_status) in RUNNABLE_JOB
 
 
 class DependentDecision(NamedTuple):
@@ -504,7 +561,7 @@ def dependency_change_matters(old_status: str, new_status: str) -> bool:
     """Whether a job going from old to new can change anything for the jobs depending on it:
     it completed or stopped (failed, canceled), or left one of those."""
     moved = {J.COMPLETED, J.FAILED, J.CANCELED}
-    return J(old_status) != J(new_status) and (J(old_status) in moved or J(new_status) in moved)
+    return _j(old_status) != _j(new_status) and (_j(old_status) in moved or _j(new_status) in moved)
 
 
 def dependent_job_decision(job_status: str, dependency_paused: bool,
@@ -524,7 +581,7 @@ def dependent_job_decision(job_status: str, dependency_paused: bool,
     dependencies = list(dependencies)
     if not dependencies:
         return None
-    status = J(job_status)
+    status = _j(job_status)
     failed = failed_dependency(dependencies)
     if failed is not None:
         reason = f"dependency job {failed.label()} {failed.status}"
@@ -543,12 +600,12 @@ def dependent_job_decision(job_status: str, dependency_paused: bool,
 
 def operator_job_status_clears_failures(new_status: str) -> bool:
     """Operator setting a job to this status clears its failure lists and blocklist."""
-    return J(new_status) == J.REQUEUEING
+    return _j(new_status) == J.REQUEUEING
 
 
 def operator_task_status_clears_failures(new_status: str) -> bool:
     """Operator setting a task to this status clears that task's failure list."""
-    return T(new_status) == T.QUEUED
+    return _t(new_status) == T.QUEUED
 
 
 # ---------------------------------------------------------------------------
@@ -557,7 +614,7 @@ def operator_task_status_clears_failures(new_status: str) -> bool:
 
 def accept_worker_task_status(task_status: str, assigned_to_caller: bool) -> bool:
     """Whether a worker may still report on this task."""
-    return assigned_to_caller and T(task_status) == T.ACTIVE
+    return assigned_to_caller and _t(task_status) == T.ACTIVE
 
 
 def check_worker_task_update(
@@ -566,10 +623,10 @@ def check_worker_task_update(
     """Raise TransitionRefused when a worker's task update must be rejected."""
     if not assigned_to_caller:
         raise TransitionRefused(409, "task is not assigned to you")
-    if reported_status is not None and T(reported_status) == T.SOFT_FAILED:
+    if reported_status is not None and _t(reported_status) == T.SOFT_FAILED:
         raise TransitionRefused(400, f"task status {T.SOFT_FAILED} may not be sent by a worker")
     if not accept_worker_task_status(task_status, assigned_to_caller):
-        raise TransitionRefused(409, f"task is {T(task_status)}, no longer active")
+        raise TransitionRefused(409, f"task is {_t(task_status)}, no longer active")
 
 
 # ---------------------------------------------------------------------------
@@ -673,7 +730,7 @@ class WorkerRequest:
     lazy: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "status", W(self.status))
+        object.__setattr__(self, "status", _w(self.status))
 
 
 @dataclass(frozen=True)
@@ -684,7 +741,7 @@ class WorkerChange:
 
 
 def _status(value: str) -> str:
-    return "" if value == "" else W(value)
+    return "" if value == "" else _w(value)
 
 
 def worker_registered() -> WorkerChange:
@@ -705,12 +762,12 @@ def sign_on_target_status(request: WorkerRequest | None, schedule_verdict: str |
     """
     if request is not None:
         return request.status
-    return W(schedule_verdict) if schedule_verdict else W.AWAKE
+    return _w(schedule_verdict) if schedule_verdict else W.AWAKE
 
 
 def worker_reported_status(old_status: str, request: WorkerRequest | None, reported: str) -> WorkerChange:
     """The worker says it is now in ``reported`` (``POST /worker/state-changed``)."""
-    new = W(reported)
+    new = _w(reported)
     keep = request if (request is not None and request.status != new) else None
     return WorkerChange(
         status=new,
@@ -725,7 +782,7 @@ def worker_signed_off(old_status: str, request: WorkerRequest | None) -> WorkerC
     if request is not None and request.status in WORKER_ACKED_AT_SIGN_OFF:
         request = None
     if request is None and old in WORKER_REMEMBERED_AT_SIGN_OFF:
-        request = WorkerRequest(W(old), lazy=False)
+        request = WorkerRequest(_w(old), lazy=False)
     return WorkerChange(status=W.OFFLINE, request=request, return_tasks=True)
 
 
@@ -738,7 +795,7 @@ def operator_requests_worker_status(
     can_restart: bool,
 ) -> WorkerChange:
     """Operator asks the worker to go to ``requested`` (lazily or immediately)."""
-    wanted = W(requested)
+    wanted = _w(requested)
     if wanted == W.RESTART and not can_restart:
         raise TransitionRefused(412, "worker does not know how to restart")
     current = _status(current_status)
@@ -751,7 +808,7 @@ def sleep_scheduler_request(
 ) -> WorkerChange | None:
     """What the sleep schedule does to a worker; None = leave it alone."""
     current = _status(status)
-    want = W(verdict)
+    want = _w(verdict)
     if deleted or current == W.ERROR:
         return None
     if request is not None and request.status == want and not request.lazy:
@@ -784,7 +841,7 @@ def farm_status(workers: Iterable[tuple[str, bool]], job_statuses: Iterable[str]
     live = [_status(status) for status, deleted in workers if not deleted]
     if not live or all(s in WORKER_NOT_OPERATIVE for s in live):
         return FarmStatus.INOPERATIVE
-    jobs = {J(s) for s in job_statuses}
+    jobs = {_j(s) for s in job_statuses}
     any_awake = W.AWAKE in live
     if J.ACTIVE in jobs and any_awake:
         return FarmStatus.ACTIVE
@@ -828,10 +885,10 @@ WORKER_ACTIONS: dict[str, WorkerStatus] = {
 
 
 def job_action_allowed(action: str, job_status: str) -> bool:
-    return J(job_status) in JOB_ACTIONS[action]
+    return _j(job_status) in JOB_ACTIONS[action]
 
 
 def task_action_allowed(action: str, task_status: str, job_status: str) -> bool:
-    if action == "cancel" and J(job_status) == J.PAUSE_REQUESTED:
+    if action == "cancel" and _j(job_status) == J.PAUSE_REQUESTED:
         return False
-    return T(task_status) in TASK_ACTIONS[action]
+    return _t(task_status) in TASK_ACTIONS[action]
