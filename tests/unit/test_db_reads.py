@@ -347,3 +347,35 @@ def test_the_wal_starts_over_under_steady_writes(db):
         assert copied == wal_pages
         sizes.append(wal_pages)
     assert sizes[-1] <= sizes[0] * 1.5, sizes  # each round's WAL is about as long as one round's writes
+
+
+def test_the_wal_starts_over_while_writes_go_on(db, monkeypatch):
+    """Writes during the checkpoint's copying do not keep the WAL from starting over.
+
+    A PASSIVE pass copies what it saw, but the writer appended meanwhile, so
+    the WAL was never all copied when a write began and grew without end; the
+    FULL pass after it holds writes off for the last few pages.
+    """
+    monkeypatch.setattr(connection, "RESTART_WAL_PAGES", 100)
+    db.take_over_checkpoints()
+    writing = True
+
+    def writer() -> None:
+        i = 0
+        while writing:
+            with db.tx() as conn:
+                add_job(conn, name=f"w{i}", n_tasks=5)
+            i += 1
+            gevent.sleep(0)  # the checkpoint's thread copies while this goes on
+
+    greenlet = gevent.spawn(writer)
+    sizes = []
+    try:
+        for _ in range(8):
+            gevent.sleep(0.05)
+            sizes.append(db.checkpoint_passive()[0])
+    finally:
+        writing = False
+        greenlet.join()
+    assert max(sizes) >= 100, sizes  # long enough for the FULL pass
+    assert any(later < earlier for earlier, later in zip(sizes, sizes[1:])), sizes  # it started over

@@ -26,9 +26,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import gevent
+import gevent.monkey
 import gevent.queue
 
 T = TypeVar("T")
+
+_native_sleep = gevent.monkey.get_original("time", "sleep")  # for pool threads: gevent's would need a hub
 
 log = logging.getLogger("flamenco.db")
 
@@ -69,6 +72,7 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 RESTART_WAL_PAGES = 1000  # a WAL this long is copied whole (writes held briefly), so that it starts over
+FULL_ATTEMPTS = 10  # tries at that, a few milliseconds apart, per checkpoint call
 # Prepared statements the writer keeps. Python's default, 128, is fewer than the Manager has:
 # under load they evicted each other and a hand-out prepared its SQL again.
 STATEMENT_CACHE = 1024
@@ -362,28 +366,39 @@ class Database:
     def checkpoint_passive(self) -> tuple[int, int]:
         """Copy committed WAL pages into the database file, in a native thread on a connection of its own.
 
-        Neither the writer nor readers wait (PASSIVE takes no lock they need);
-        the writer starts the WAL over once all of it has been copied. Returns
-        (pages in the WAL, pages copied); (0, 0) when it waited for a bulk write.
+        A PASSIVE pass copies the bulk while the writer and readers go on.
+        Under steady writes it never catches up, and the WAL only starts over
+        once all of it is copied: it would grow without end, and every page
+        read walks its index. So when the WAL is long, the same thread goes
+        straight on with a FULL pass, which holds off writers (SQLite's own
+        lock: the writer's BEGIN waits in SQLite's busy handler) only while it
+        copies the few pages written since the PASSIVE one, milliseconds.
+        Without waiting: while a write or a reader's older snapshot is in the
+        way it tries again a few times, then leaves it to the next call.
+        (Holding the Manager's writer lock for that pass instead meant going
+        through the event loop between the passes: under load that took
+        seconds, and the pass then held all writes for 400 ms.) Returns (pages
+        in the WAL, pages copied); (0, 0) when it waited for a bulk write.
         """
         if self._bulk_write_running():
             return 0, 0
+
         def fold() -> tuple[int, int]:
             if self._checkpointer is None:
                 self._checkpointer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            _busy, wal_pages, copied = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                self._checkpointer.execute("PRAGMA busy_timeout = 0")  # FULL must never wait
+            conn = self._checkpointer
+            _busy, wal_pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            # Even when it copied all it saw, writes went on meanwhile: only a pass that holds them
+            # off leaves the WAL all copied when the next write starts, which then starts it over.
+            for _attempt in range(FULL_ATTEMPTS if wal_pages >= RESTART_WAL_PAGES else 0):
+                busy, wal_pages, copied = conn.execute("PRAGMA wal_checkpoint(FULL)").fetchone()
+                if not busy:
+                    break
+                _native_sleep(0.002)  # a write transaction is open: they last a millisecond or so
             return wal_pages, copied
 
-        pool = gevent.get_hub().threadpool
-        wal_pages, copied = pool.apply(fold)
-        if wal_pages >= RESTART_WAL_PAGES:
-            # Under steady writes a checkpoint never catches up, and the WAL only starts
-            # over once all of it is copied: it would grow without end, and every page
-            # read walks its index. A second pass with writes held copies the little
-            # written since the first, so the next write starts the WAL over.
-            with self._lock:
-                wal_pages, copied = pool.apply(fold)
-        return wal_pages, copied
+        return gevent.get_hub().threadpool.apply(fold)
 
     def close(self) -> None:
         with self._lock:
