@@ -1,6 +1,7 @@
 """`make bench`: run every benchmark and print its figures."""
 
-from bench import bench_farm, bench_idle, bench_reads, bench_scheduler, bench_submit, bench_webui
+from bench import (bench_farm, bench_http_handler, bench_idle, bench_reads, bench_scheduler, bench_submit,
+                   bench_webui)
 
 
 def main() -> None:
@@ -10,6 +11,7 @@ def main() -> None:
     bench_idle.main([])
     bench_reads.main()
     bench_submit.main()
+    bench_http_handler.main([])
 
 
 if __name__ == "__main__":

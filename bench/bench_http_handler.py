@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 ANSWER = json.dumps({"uuid": "5c4e1b8c-1111-4c1e-9d6a-7f3e2b0f9a11", "name": "frame 0001-0010",
                      "status": "active", "commands": [{"name": "blender-render", "parameters": {}}]}).encode()
@@ -144,7 +145,7 @@ def _server_cpu(port: int) -> tuple[float, float]:
 def measure(variant: str, requests: int, conns: int) -> tuple[float, float]:
     """Server (user, system) CPU microseconds per request for one variant."""
     child = subprocess.Popen([sys.executable, "-m", "bench.bench_http_handler", "--serve", variant],
-                             stdout=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
     try:
         port = int(child.stdout.readline())
         _drive(port, 500)  # warm-up
@@ -162,14 +163,15 @@ def measure(variant: str, requests: int, conns: int) -> tuple[float, float]:
         child.wait(timeout=10)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--variant", action="append", help="stock, api or a FILE.py with ApiHandler")
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--conns", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument("--no-doc", action="store_true", help="print only; do not write docs/benchmarks.md")
+    args = parser.parse_args(argv)
     if args.serve:
         serve(args.serve)
         return
@@ -178,11 +180,23 @@ def main() -> None:
     for r in range(args.rounds):
         for v in variants if r % 2 == 0 else reversed(variants):
             results[v].append(measure(v, args.requests, args.conns))
-    print("server CPU per request, microseconds (median of rounds; user+system, user, system)")
+    lines = ["server CPU per request, microseconds (median of rounds; user+system, user, system)"]
+    medians = {}
     for v, runs in results.items():
         total = [u + s for u, s in runs]
-        print(f"{v:40s} {statistics.median(total):6.1f}  user {statistics.median(u for u, _ in runs):6.1f}  "
-              f"system {statistics.median(s for _, s in runs):6.1f}   (totals: {', '.join(f'{x:.1f}' for x in total)})")
+        medians[v] = statistics.median(total)
+        lines.append(f"{v:40s} {medians[v]:6.1f}  user {statistics.median(u for u, _ in runs):6.1f}  "
+                     f"system {statistics.median(s for _, s in runs):6.1f}   (totals: {', '.join(f'{x:.1f}' for x in total)})")
+    if "stock" in medians and "api" in medians:
+        lines.append(f"ratio ApiHandler/gevent stock handler: {medians['api'] / medians['stock']:.2f}")
+    print("http: " + "\nhttp: ".join(lines))
+    if not args.no_doc and args.variant is None:
+        from bench import report
+
+        report.write_section("http", "## The Manager's HTTP connection handler (`bench/bench_http_handler.py`)\n\n"
+                             f"{args.requests:,} keep-alive requests per round over {args.conns} connections, "
+                             f"{args.rounds} rounds alternating the handlers; server CPU only.\n\n"
+                             f"Machine: {report.machine_line()}\n\n```\n" + "\n".join(lines) + "\n```")
 
 
 if __name__ == "__main__":
