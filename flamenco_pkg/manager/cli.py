@@ -109,8 +109,6 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     from .db.connection import DatabaseError
     from .state_machine.startup import check_stuck_jobs
 
-    from .fd_limit import raise_open_files_limit
-
     raise_open_files_limit()  # before the task logs size their cache of open files
     base = executable_dir()
     try:
@@ -164,3 +162,30 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     manager.db.checkpoint()
     manager.db.close()
     return 0
+
+
+# The open-file limit, as high as the system allows. Every Worker keeps a
+# connection open and recently written task logs stay open; a common soft limit
+# of 1024 descriptors runs out at about a thousand Workers ("Too many open
+# files" on accept). Raising the soft limit up to the hard one needs no
+# privileges (Go, which upstream Flamenco is written in, does so at start-up).
+OPEN_FILES_CAP = 1 << 20  # an "unlimited" hard limit: no process needs more, and select-based code chokes on more
+
+
+def raise_open_files_limit() -> tuple[int, int] | None:
+    """Raise the soft RLIMIT_NOFILE to the hard one (capped); returns (before, after), None where unknown."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to raise
+        return None
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = OPEN_FILES_CAP if hard == resource.RLIM_INFINITY else min(hard, OPEN_FILES_CAP)
+        if soft != resource.RLIM_INFINITY and soft < target:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            log.debug("open-file limit raised from %d to %d", soft, target)
+            return soft, target
+        return soft, soft
+    except (OSError, ValueError) as exc:
+        log.warning("could not raise the open-file limit (%s); a big farm may run out of connections", exc)
+        return None
