@@ -17,8 +17,10 @@ import json
 import logging
 import os
 import platform
+import queue
 import re
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -121,7 +123,7 @@ class Sandbox:
         self._ctx = quickjs.Context()
         self._ctx.set_memory_limit(limits.memory_limit_bytes)
         self._out_of_memory = False
-        self._on_rows: Callable[[list, list[str]], None] | None = None
+        self._rows_queue: queue.SimpleQueue | None = None  # rows handed out while compileJob runs
         self._host_error: BaseException | None = None
         self._ctx.add_callable("__flamencoHost", self._host_call)  # the prelude takes it off the global scope
         host = {
@@ -237,14 +239,23 @@ class Sandbox:
         except ValueError as err:
             raise ScriptFailure(f"job cannot be passed to the job type script: {err}") from None
         argument = self._ctx.parse_json(encoded)
-        self._on_rows = on_rows
+        if stream:
+            # QuickJS releases the GIL while the script runs, so a thread of this process checks and
+            # passes on each group of rows while the script goes on making the next (in order).
+            self._rows_queue = queue.SimpleQueue()
+            consumer = threading.Thread(target=self._pass_rows_on, args=(self._rows_queue, on_rows),
+                                        name="job-type rows", daemon=True)
+            consumer.start()
         try:
             if stream:
                 text = self._call_streaming("compile", argument)
             else:
                 text = self._call_control_text("compile", argument)
         finally:
-            self._on_rows = None
+            if stream:
+                self._rows_queue.put(None)
+                consumer.join()
+                self._rows_queue = None
         if self._host_error is not None:
             raise self._host_error
         header, _, rows = text.partition("\n")
@@ -270,13 +281,19 @@ class Sandbox:
             raise ScriptFailure(self._describe_exception(text)) from None
 
     def _host_call(self, kind: str, text: str) -> None:
-        """The prelude handing out rows. Never raises into the script: errors wait for compile()."""
-        if kind != "rows" or self._on_rows is None or self._host_error is not None:
-            return
-        try:
-            self._on_rows(*split_rows(text))
-        except BaseException as err:  # noqa: BLE001 - re-raised by compile() once the script is done
-            self._host_error = err
+        """The prelude handing out rows: queued for `_pass_rows_on`. Never raises into the script."""
+        if kind == "rows" and self._rows_queue is not None:
+            self._rows_queue.put(text)
+
+    def _pass_rows_on(self, texts: queue.SimpleQueue, on_rows: Callable[[list, list[str]], None]) -> None:
+        """The rows thread: each group in turn to `on_rows`; errors wait for compile()."""
+        while (text := texts.get()) is not None:
+            if self._host_error is not None:
+                continue  # after a failure no more rows go on; compile() reports it
+            try:
+                on_rows(*split_rows(text))
+            except BaseException as err:  # noqa: BLE001 - re-raised by compile() once the script is done
+                self._host_error = err
 
     # -- helpers ----------------------------------------------------------
 
