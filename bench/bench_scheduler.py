@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 import uuid
@@ -26,7 +27,7 @@ from flamenco_pkg.manager.db.connection import Database, utcnow
 NAIVE = """
 SELECT t.id FROM tasks t NOT INDEXED JOIN jobs j ON j.id = t.job_id
 WHERE t.status IN ('queued','soft-failed') AND j.status IN ('queued','active')
-  AND t.type IN ('blender','ffmpeg','file-management','misc')
+  AND t.type IN (SELECT value FROM json_each(:types))
   AND (j.worker_tag_id IS NULL OR j.worker_tag_id IN (SELECT worker_tag_id FROM worker_tag_membership WHERE worker_id = :worker))
   AND NOT EXISTS (SELECT 1 FROM job_blocks b WHERE b.job_id = j.id AND b.worker_id = :worker AND b.task_type = t.type)
   AND NOT EXISTS (SELECT 1 FROM task_failures f WHERE f.task_id = t.id AND f.worker_id = :worker)
@@ -165,8 +166,8 @@ def main() -> None:
             worker = populate(db, 100_000, done_fraction)
             conn = db.conn
             walk = timeit(lambda: scheduling.next_runnable_task(conn, worker, TYPES))
-            naive = timeit(lambda: conn.execute(NAIVE, {"worker": worker}).fetchone(), repeat=5)
-            same = scheduling.next_runnable_task(conn, worker, TYPES) == conn.execute(NAIVE, {"worker": worker}).fetchone()[0]
+            naive = timeit(lambda: conn.execute(NAIVE, {"worker": worker, "types": json.dumps(TYPES)}).fetchone(), repeat=5)
+            same = scheduling.next_runnable_task(conn, worker, TYPES) == conn.execute(NAIVE, {"worker": worker, "types": json.dumps(TYPES)}).fetchone()[0]
             line = (f"scheduler, 100k tasks, {done_fraction:4.0%} done: pick {walk * 1e3:8.3f} ms, "
                     f"naive sort {naive * 1e3:8.1f} ms/pick ({naive / walk:,.0f}x slower), same answer: {same}")
             print(line)

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from bench.bench_scheduler import NAIVE
 from flamenco_pkg.manager.db import jobs as job_db
 from flamenco_pkg.manager.db import scheduling
 from flamenco_pkg.manager.db import tasks as task_db
@@ -353,16 +354,8 @@ def test_pick_cost_does_not_grow_with_waiting_jobs(farm):
 
 # --- The hand-out's one-statement reads (issue 9): same answers as the separate reads ---
 
-NAIVE = """
-SELECT t.id FROM tasks t NOT INDEXED JOIN jobs j ON j.id = t.job_id
-WHERE t.status IN ('queued','soft-failed') AND j.status IN ('queued','active') AND t.type IN (SELECT value FROM json_each(:types))
-  AND (j.worker_tag_id IS NULL OR j.worker_tag_id IN (SELECT worker_tag_id FROM worker_tag_membership WHERE worker_id = :worker))
-  AND NOT EXISTS (SELECT 1 FROM job_blocks b WHERE b.job_id = j.id AND b.worker_id = :worker AND b.task_type = t.type)
-  AND NOT EXISTS (SELECT 1 FROM task_failures f WHERE f.task_id = t.id AND f.worker_id = :worker)
-  AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks dep ON dep.id = d.dependency_id
-                  WHERE d.task_id = t.id AND dep.status != 'completed')
-ORDER BY j.priority DESC, t.priority DESC, t.id ASC LIMIT 1
-"""
+# The reference: every runnable task sorted, no index (the same query the scheduler benchmark times).
+
 
 
 def test_pick_task_agrees_with_a_plain_sort_of_every_runnable_task(farm):

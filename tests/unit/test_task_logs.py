@@ -88,8 +88,6 @@ def test_logs_kept_open_are_bounded_and_lines_land_in_their_own_files(tmp_path):
 
 
 def test_a_failed_append_leaves_the_file_as_it_was(tmp_path, monkeypatch):
-    from flamenco_pkg.manager.local_storage import task_logs
-
     logs = TaskLogs(tmp_path)
     job, task = new_id(), new_id()
     logs.append(job, task, "kept")
@@ -102,10 +100,10 @@ def test_a_failed_append_leaves_the_file_as_it_was(tmp_path, monkeypatch):
             return real_write(fd, bytes(data[:3]))
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(task_logs.os, "write", write_half_then_fail)
+    monkeypatch.setattr(task_logs_mod.os, "write", write_half_then_fail)
     with pytest.raises(OSError):
         logs.append(job, task, "lost line")
-    monkeypatch.setattr(task_logs.os, "write", real_write)
+    monkeypatch.setattr(task_logs_mod.os, "write", real_write)
     assert logs.tail(job, task) == "kept\n"
     logs.append(job, task, "after")
     assert logs.tail(job, task) == "kept\nafter\n"

@@ -194,35 +194,25 @@ J = JobStatus
 T = TaskStatus
 W = WorkerStatus
 
+def _parser(kind: type[enum.Enum]) -> Callable[[str], enum.Enum]:
+    """Status strings to enum members by a dict lookup: Enum's own call costs microseconds, and the
+    rules run on every task change of every dispatch. Anything else raises Enum's ValueError."""
+    by_value = {member.value: member for member in kind}
+
+    def parse(value: str) -> enum.Enum:
+        try:
+            return by_value[value]
+        except (KeyError, TypeError):
+            return kind(value)
+
+    return parse
+
+
+_t = _parser(TaskStatus)
+_j = _parser(JobStatus)
+_w = _parser(WorkerStatus)
+
 # A job fails once at least this percentage (rounded down) of its tasks failed.
-# Status strings to enum members by a dict lookup: Enum's own call costs
-# microseconds, and the rules run on every task change of every dispatch.
-_TASK_BY_VALUE = {s.value: s for s in TaskStatus}
-_JOB_BY_VALUE = {s.value: s for s in JobStatus}
-_WORKER_BY_VALUE = {s.value: s for s in WorkerStatus}
-
-
-def _t(value: str) -> TaskStatus:
-    try:
-        return _TASK_BY_VALUE[value]
-    except (KeyError, TypeError):
-        return TaskStatus(value)  # raises Enum's ValueError
-
-
-def _j(value: str) -> JobStatus:
-    try:
-        return _JOB_BY_VALUE[value]
-    except (KeyError, TypeError):
-        return JobStatus(value)
-
-
-def _w(value: str) -> WorkerStatus:
-    try:
-        return _WORKER_BY_VALUE[value]
-    except (KeyError, TypeError):
-        return WorkerStatus(value)
-
-
 TASK_FAIL_JOB_PERCENTAGE = 10
 
 # Cascades never chain more than a few steps; this only guards against a bug.
