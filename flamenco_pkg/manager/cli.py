@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -146,6 +147,7 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     started = Changes()
     lifecycle(started, "manager-startup")
     manager.publish(started)
+    keep_out_of_full_collections()
     stop = gevent.event.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, stop.set)
@@ -162,6 +164,18 @@ def serve(config, config_path: Path, scripts: str | None) -> int:
     manager.db.checkpoint()
     manager.db.close()
     return 0
+
+
+def keep_out_of_full_collections() -> None:
+    """Leave what start-up made (modules, routes, schemas) out of the garbage collector's passes.
+
+    It lives as long as the Manager, yet every full collection walked all of
+    it: tens of milliseconds on the event loop, in the middle of whatever
+    request made the allocation that triggered it (seen as 70-95 ms stalls
+    of Worker calls while a big job was stored).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 # The open-file limit, as high as the system allows. Every Worker keeps a

@@ -21,7 +21,6 @@ import sqlite3
 import time
 import uuid as uuidlib
 from bisect import bisect_right
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from itertools import compress
 from operator import itemgetter, not_
@@ -189,7 +188,7 @@ class _Store:
                 handled = len(chunk.uuids)
             if handled < limit and pairs_done < len(pairs):  # the tasks they name are in
                 chunk = pairs[pairs_done:pairs_done + limit - handled]
-                task_db.insert_counted_dependencies(conn, self._task_ids(chunk))
+                task_db.insert_counted_dependencies(conn, *self._task_ids(chunk))
                 pairs_done += len(chunk)
                 handled += len(chunk)
             return handled
@@ -198,10 +197,10 @@ class _Store:
         in_batches(self.manager.db, step, self.sizer, check_foreign_keys=False)
         self.dependencies += len(pairs)
 
-    def _task_ids(self, pairs: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-        """(task id, dependency id) for (position, position) pairs, mapped in C (100k pairs a job)."""
+    def _task_ids(self, pairs: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+        """The task ids and the dependency ids of (position, position) pairs, mapped in C (100k pairs a job)."""
         to_id = self.ids.__getitem__
-        return zip(map(to_id, map(itemgetter(0), pairs)), map(to_id, map(itemgetter(1), pairs)))
+        return list(map(to_id, map(itemgetter(0), pairs))), list(map(to_id, map(itemgetter(1), pairs)))
 
     def finish(self, compiled: CompiledJob) -> sqlite3.Row:
         """Show the whole job (initial status, settings as compiled, steps, counts), tell the
@@ -256,7 +255,7 @@ class _Store:
         def step(conn, limit: int) -> int:
             nonlocal done
             chunk = pairs[done:done + limit]
-            task_db.insert_dependencies(conn, self._task_ids(chunk))
+            task_db.insert_dependencies(conn, zip(*self._task_ids(chunk)))
             done += len(chunk)
             return len(chunk)
 

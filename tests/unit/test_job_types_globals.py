@@ -285,6 +285,43 @@ def test_job_add_task_takes_a_snapshot():
     assert output["settings"]["result"] == 2
 
 
+def test_tasks_made_in_a_loop_each_keep_what_they_were_given():
+    """The prelude reuses the texts of the task before (names, parameters, commands); never a stale one."""
+    values = [1, 1, 2, "1", "-0", 0, 1.5, True, False, None, 'a"b', "NaN", "Infinity", "undefined"]
+    js_values = ", ".join(v if v in ("-0", "NaN", "Infinity", "undefined") else json.dumps(v) for v in values)
+    output = run_js(f"""
+      const values = [{js_values}];
+      const shared = author.Command("render", {{frame: 1, path: "/x"}});
+      for (let i = 0; i < 70; i++) {{
+        const t = author.Task(i % 3 ? " sleep " : "sleep", i % 4 ? "misc" : 7);
+        const v = values[i % values.length];
+        if (i % 5 === 0) {{ shared.parameters.frame = v; t.addCommand(shared); }}
+        else if (i % 5 === 1) t.addCommand(author.Command("sleep", {{duration: v}}));
+        else if (i % 5 === 2) t.addCommand(author.Command("sleep", i % 2 ? {{other: v, duration: 1}} : {{duration: 1, other: v}}));
+        else if (i % 5 === 3) {{ t.addCommand(author.Command("sleep", {{duration: v}})); t.addCommand(author.Command("sleep", {{duration: v}})); }}
+        job.addTask(t);
+      }}""")
+
+    def exported(value):
+        return {"-0": 0, "NaN": None, "Infinity": None, "undefined": None}.get(value, value) \
+            if isinstance(value, str) else value
+
+    expected = []
+    for i in range(70):
+        v = exported(values[i % len(values)])
+        commands = [
+            [{"name": "render", "parameters": {"frame": v, "path": "/x"}, "totalStepCount": 0}],
+            [{"name": "sleep", "parameters": {"duration": v}, "totalStepCount": 0}],
+            [{"name": "sleep", "parameters": {"other": v, "duration": 1} if i % 2 else {"duration": 1, "other": v},
+              "totalStepCount": 0}],
+            [{"name": "sleep", "parameters": {"duration": v}, "totalStepCount": 0}] * 2,
+            [],
+        ][i % 5]
+        expected.append(("sleep", "misc" if i % 4 else "7", json.dumps(commands)))
+    # json.dumps tells true from 1 and keeps the key order.
+    assert [(t["name"], t["type"], json.dumps(t["commands"])) for t in output["tasks"]] == expected
+
+
 def test_job_add_task_rejects_non_tasks():
     assert js_error("job.addTask(undefined)")[1].startswith("TypeError: job.addTask")
 

@@ -8,7 +8,8 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import count
+from itertools import compress, count
+from operator import ne
 
 from .connection import utcnow
 
@@ -28,20 +29,52 @@ TASK_FROM = """tasks t JOIN jobs j ON j.id = t.job_id
 
 # The fields every task of the insert shares are literals in the statement
 # (see `_task_insert`): binding them per row is a fifth of the insert's cost.
-TASK_INSERT = """INSERT INTO tasks (id, uuid, name, type, index_in_job, priority, commands, steps_total, deps_pending,
-                                    created_at, updated_at, job_id, status, job_priority, job_tag_id, job_schedulable)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, {created}, {created}, {job}, 'queued', {priority}, {tag},
-                         {runnable})"""
+# ?1 is the id, ?2 the uuid, ?5 index_in_job; the rest are the task's own fields.
+_TASK_INSERT_INTO = """INSERT INTO tasks (id, uuid, name, type, index_in_job, priority, commands, steps_total,
+        deps_pending, created_at, updated_at, job_id, status, job_priority, job_tag_id, job_schedulable)"""
+_SHARED_VALUES = "{created}, {created}, {job}, 'queued', {priority}, {tag}, {runnable}"
+TASK_INSERT = f"{_TASK_INSERT_INTO} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, {_SHARED_VALUES})"
+# A run of tasks equal in all but their uuids: ?2 is a JSON array of the uuids, ?1 and ?5 the
+# first task's id and index_in_job.
+TASK_RUN_INSERT = (f"{_TASK_INSERT_INTO} SELECT ?1 + key, value, ?3, ?4, ?5 + key, ?6, ?7, ?8, ?9, {_SHARED_VALUES}"
+                   " FROM json_each(?2)")
 _TIME_LITERAL = re.compile(r"'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z'")
 
+# Binding a row's values is most of what a row costs to insert (more than
+# its indexes), so runs of at least RUN rows that differ in one value only
+# go in one statement that reads that value from a JSON array. Big jobs are
+# mostly such runs: made by loops, of like tasks on one dependency.
+RUN = 16
 
-def _task_insert(created_at: str, job_id: int, job_priority: int, job_tag_id: int | None, runnable: str) -> str:
-    """TASK_INSERT for one job's tasks; only numbers and a timestamp made by `to_db_time` go into the text."""
+
+def _task_insert(template: str, created_at: str, job_id: int, job_priority: int, job_tag_id: int | None,
+                 runnable: str) -> str:
+    """`template` for one job's tasks; only numbers and a timestamp made by `to_db_time` go into the text."""
     created = f"'{created_at}'"
     if not _TIME_LITERAL.fullmatch(created):
         raise ValueError(f"not a database time: {created_at!r}")
-    return TASK_INSERT.format(created=created, job=int(job_id), priority=int(job_priority),
-                              tag="NULL" if job_tag_id is None else int(job_tag_id), runnable=runnable)
+    return template.format(created=created, job=int(job_id), priority=int(job_priority),
+                           tag="NULL" if job_tag_id is None else int(job_tag_id), runnable=runnable)
+
+
+def run_starts(columns: Sequence[Sequence]) -> list[int] | None:
+    """Where each run of rows equal in `columns` starts, or None when the runs are too short to be worth it.
+
+    A look at the first rows decides at once for jobs whose tasks all
+    differ (render chunks with their frame numbers), which then cost
+    nothing extra.
+    """
+    size = len(columns[0])
+    if size < RUN or sum(_changes([column[:4 * RUN] for column in columns])) > 4:
+        return None
+    starts = [0, *compress(range(1, size), _changes(columns))]
+    return starts if len(starts) * RUN <= size else None
+
+
+def _changes(columns: Sequence[Sequence]) -> Iterator[bool]:
+    """For each row after the first, whether it differs from the one before (rows zipped one at a
+    time: no tuple per row is kept for the garbage collector to count)."""
+    return map(ne, zip(*(column[1:] for column in columns)), zip(*(column[:-1] for column in columns)))
 
 
 def insert_task_rows(conn: sqlite3.Connection, job_id: int, created_at: str, first_index: int,
@@ -57,10 +90,11 @@ def insert_task_rows(conn: sqlite3.Connection, job_id: int, created_at: str, fir
     (under construction), tasks that could run at once (no pending
     dependency) are stored not runnable, until `release_for_scheduling`.
     Tasks that wait for a dependency cannot run anyway, so an echo-sleep-test
-    job's 100k sleeps need no release. One executemany with the ids chosen
-    here, so the caller knows every id without a query per row; the rows
-    are zipped from the columns in C, without a Python loop per task. The
-    job's task counts are the caller's (`count_queued`).
+    job's 100k sleeps need no release. The ids are chosen here, so the
+    caller knows every id without a query per row. Runs of tasks equal in
+    all but their uuids go in one statement each; other rows in an
+    executemany, zipped from the columns in C, without a Python loop per
+    task. The job's task counts are the caller's (`count_queued`).
     """
     uuids, names, types, priorities, commands, steps_total, deps_pending = columns
     first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM tasks").fetchone()[0]
@@ -68,8 +102,23 @@ def insert_task_rows(conn: sqlite3.Connection, job_id: int, created_at: str, fir
     ready = int(schedulable and not hidden)
     # job_schedulable: `waiting` for a task with a pending dependency (?9), else `ready`.
     runnable = str(waiting) if waiting == ready else f"(CASE WHEN ?9 != 0 THEN {waiting} ELSE {ready} END)"
-    conn.executemany(_task_insert(created_at, job_id, job_priority, job_tag_id, runnable), zip(
-        count(first_id), uuids, names, types, count(first_index), priorities, commands, steps_total, deps_pending))
+    insert_rows = _task_insert(TASK_INSERT, created_at, job_id, job_priority, job_tag_id, runnable)
+    starts = run_starts(columns[1:])
+    if starts is None:
+        conn.executemany(insert_rows, zip(count(first_id), uuids, names, types, count(first_index), priorities,
+                                          commands, steps_total, deps_pending))
+        return first_id
+    insert_run = _task_insert(TASK_RUN_INSERT, created_at, job_id, job_priority, job_tag_id, runnable)
+    for start, stop in zip(starts, [*starts[1:], len(uuids)]):
+        if stop - start >= RUN:
+            conn.execute(insert_run, (first_id + start, json.dumps(uuids[start:stop], ensure_ascii=False),
+                                      names[start], types[start], first_index + start, priorities[start],
+                                      commands[start], steps_total[start], deps_pending[start]))
+        else:
+            conn.executemany(insert_rows, zip(
+                count(first_id + start), uuids[start:stop], names[start:stop], types[start:stop],
+                count(first_index + start), priorities[start:stop], commands[start:stop], steps_total[start:stop],
+                deps_pending[start:stop]))
     return first_id
 
 
@@ -117,9 +166,39 @@ def insert_dependencies(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int
            WHERE id = ?""", [(task_id,) for task_id in sorted({t for t, _ in pairs})])
 
 
-def insert_counted_dependencies(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
-    """Record distinct (task id, dependency id) pairs whose tasks' deps_pending already counts them."""
-    conn.executemany("INSERT INTO task_dependencies (task_id, dependency_id) VALUES (?, ?)", pairs)
+_DEPENDENCY_INSERT = "INSERT INTO task_dependencies (task_id, dependency_id) VALUES (?, ?)"
+# Pairs sharing their dependency (column 1) or their task (column 0): ?1 is the shared id, ?2 a
+# JSON array of the others.
+_DEPENDENCY_RUN_INSERT = {
+    1: "INSERT INTO task_dependencies (task_id, dependency_id) SELECT value, ?1 FROM json_each(?2)",
+    0: "INSERT INTO task_dependencies (task_id, dependency_id) SELECT ?1, value FROM json_each(?2)",
+}
+
+
+def insert_counted_dependencies(conn: sqlite3.Connection, task_ids: Sequence[int],
+                                dependency_ids: Sequence[int]) -> None:
+    """Record distinct (task id, dependency id) pairs, given as two columns, whose tasks' deps_pending
+    already counts them.
+
+    Runs of pairs on one dependency (many tasks after one, as in an
+    echo-sleep-test job) or of one task (a video after all the frames) go
+    in one statement each (see RUN).
+    """
+    columns = [task_ids, dependency_ids]
+    for shared in (1, 0):
+        starts = run_starts([columns[shared]])
+        if starts is None:
+            continue
+        rest: list[list[int]] = [[], []]
+        for start, stop in zip(starts, [*starts[1:], len(columns[0])]):
+            if stop - start >= RUN:
+                conn.execute(_DEPENDENCY_RUN_INSERT[shared],
+                             (columns[shared][start], json.dumps(columns[1 - shared][start:stop])))
+            else:
+                rest[0] += columns[0][start:stop]
+                rest[1] += columns[1][start:stop]
+        columns = rest
+    conn.executemany(_DEPENDENCY_INSERT, zip(*columns))
 
 
 def release_for_scheduling(conn: sqlite3.Connection, job_id: int, first_id: int, last_id: int) -> int:

@@ -87,7 +87,7 @@
   const objectKeys = Object.keys;
   const isFinite = Number.isFinite;
   function flatCopy(value) {
-    if (getPrototypeOf(value) !== objectPrototype || "toJSON" in value) return undefined;
+    if ("toJSON" in value) return undefined; // the caller checked the prototype
     const keys = objectKeys(value);
     const copy = {};
     for (let i = 0; i < keys.length; i++) {
@@ -209,10 +209,6 @@
     }
   }
 
-  function makeCommand(name, parameters, steps) {
-    return { name: asString(name), parameters, totalStepCount: asInt(steps) };
-  }
-
   // Task methods behave like bound Go methods (`const add = task.addCommand;
   // add(cmd)` works) and are hidden from JSON.stringify/print. They are
   // getters on a shared prototype that bind on access, so a task and its
@@ -226,7 +222,9 @@
           if (command === null || typeof command !== "object") requireObject(command, "task.addCommand(command)", addCommand);
           // Appends a copy, like the reference implementation; the parameters
           // object itself is shared until the task is added to the job.
-          task.commands.push(makeCommand(command.name, command.parameters, command.totalStepCount));
+          const name = command.name, steps = command.totalStepCount;
+          task.commands.push({ name: typeof name === "string" ? name : asString(name), parameters: command.parameters,
+            totalStepCount: typeof steps === "number" && (steps | 0) === steps ? steps | 0 : asInt(steps) });
         };
       },
     },
@@ -249,13 +247,26 @@
       commands: [], dependencies: [] };
   }
 
+  // The last name and type a task was made with, and their trimmed forms:
+  // loops make tasks with the same strings again and again.
+  const lastTaskName = { given: "", trimmed: "" }, lastTaskType = { given: "", trimmed: "" };
+  function trimmed(value, last) {
+    if (typeof value !== "string") return asString(value).trim();
+    last.given = value;
+    last.trimmed = value.trim();
+    return last.trimmed;
+  }
+
   const author = Object.freeze({
     Task: function Task(name, type) {
-      const taskName = asString(name).trim();
-      const taskType = asString(type).trim();
+      let taskName = lastTaskName.trimmed, taskType = lastTaskType.trimmed;
+      if (name !== lastTaskName.given) taskName = trimmed(name, lastTaskName);
+      if (type !== lastTaskType.given) taskType = trimmed(type, lastTaskType);
       if (taskName === "") raise(new GoError("author.Task(name, type): name is required"), Task);
       if (taskType === "") raise(new GoError("author.Task(name, type): type is required"), Task);
-      return makeTask(nextUUID(), taskName, taskType, 50);
+      const uuid = nextUUID();
+      return { __proto__: taskPrototype, [madeWithUUID]: uuid, uUID: uuid, name: taskName, type: taskType,
+        priority: 50, commands: [], dependencies: [] };
     },
     Command: function Command(name, parameters, steps) {
       let params;
@@ -263,14 +274,16 @@
         params = {};
       } else {
         // A plain object is no array: the common case skips the check.
-        if (typeof parameters !== "object" ||
-            (getPrototypeOf(parameters) !== objectPrototype && Array.isArray(parameters))) {
+        const plain = typeof parameters === "object" && getPrototypeOf(parameters) === objectPrototype;
+        if (!plain && (typeof parameters !== "object" || Array.isArray(parameters))) {
           raise(new TypeError("author.Command(name, parameters): parameters must be an object"), Command);
         }
         // Exported at creation time, like the reference implementation.
-        params = flatCopy(parameters) || exportOrRaise(parameters, "author.Command(name, parameters)", Command);
+        params = (plain && flatCopy(parameters)) ||
+          exportOrRaise(parameters, "author.Command(name, parameters)", Command);
       }
-      return makeCommand(name, params, steps);
+      return { name: typeof name === "string" ? name : asString(name), parameters: params,
+        totalStepCount: steps === undefined ? 0 : asInt(steps) };
     },
   });
 
@@ -724,24 +737,39 @@
   // JSON of a value as exportJSON writes it. Plain objects of strings,
   // booleans, null and finite numbers (most command parameters) are written
   // here, which QuickJS does several times faster than JSON.stringify.
+  // The last flat parameters written: their keys, values and text. The
+  // next task's parameters mostly have the same keys and values, hence the
+  // same text, which is then found without formatting anything.
+  let lastKeys = NO_ITEMS, lastValues = NO_ITEMS, lastParametersJSON = "{}";
   let lastKey = "", lastKeyJSON = '""';
   function parametersJSON(value) {
     if (value !== null && typeof value === "object" && getPrototypeOf(value) === objectPrototype && !("toJSON" in value)) {
       const keys = objectKeys(value);
+      const count = keys.length;
+      if (count === lastKeys.length) {
+        let same = 0;
+        while (same < count && keys[same] === lastKeys[same] && value[keys[same]] === lastValues[same]) same++;
+        if (same === count) return lastParametersJSON;
+      }
+      const values = [];
       let json = "{";
-      for (let i = 0; i < keys.length; i++) {
-        const item = value[keys[i]];
+      for (let i = 0; i < count; i++) {
+        const key = keys[i];
+        const item = value[key];
         const kind = typeof item;
         let itemJSON;
         if (kind === "string") itemJSON = jsonStringify(item);
         else if (kind === "number" && item - item === 0) itemJSON = "" + item; // finite; what JSON writes, -0 too
         else if (kind === "boolean" || item === null) itemJSON = "" + item;
         else return exportJSON(value);
-        const key = keys[i];
         if (key !== lastKey) { lastKey = key; lastKeyJSON = quoted(key); }
         json += (i ? "," : "") + lastKeyJSON + ":" + itemJSON;
+        values[i] = item;
       }
-      return json + "}";
+      lastKeys = keys;
+      lastValues = values;
+      lastParametersJSON = json + "}";
+      return lastParametersJSON;
     }
     return exportJSON(value);
   }
@@ -766,7 +794,8 @@
     if (!isArray(commands)) commands = NO_ITEMS;
     let dependencies = task.dependencies;
     if (!isArray(dependencies)) dependencies = NO_ITEMS;
-    const name = typeof task.name === "string" ? task.name : asString(task.name);
+    let name = task.name;
+    if (typeof name !== "string") name = asString(name);
     const count = commands.length;
     // The first command's name and step count in variables, further ones in arrays.
     let name0 = "", steps0 = 0;
@@ -775,8 +804,9 @@
     for (let i = 0; i < count; i++) {
       const c = commands[i];
       if (c === null || typeof c !== "object") raise(new TypeError("job.addTask(task): task.commands must hold commands"), addTask);
-      const commandName = asString(c.name);
-      const stepCount = asInt(c.totalStepCount);
+      let commandName = c.name, stepCount = c.totalStepCount;
+      if (typeof commandName !== "string") commandName = asString(commandName);
+      if (typeof stepCount !== "number" || (stepCount | 0) !== stepCount) stepCount = asInt(stepCount);
       if (i === 0) { name0 = commandName; steps0 = stepCount; }
       if (names !== null) { names[i] = commandName; stepCounts[i] = stepCount; }
     }
@@ -784,7 +814,8 @@
     for (let i = 0; i < dependencies.length; i++) {
       const d = dependencies[i];
       if (d === null || typeof d !== "object") raise(new TypeError("job.addTask(task): task.dependencies must hold tasks"), addTask);
-      const uuid = asString(d.uUID);
+      let uuid = d.uUID;
+      if (typeof uuid !== "string") uuid = asString(uuid);
       if (uuid !== lastDependency) {
         lastDependencyJSON = uuidJSON(d, uuid) + ","; // see rowsText
         lastDependency = uuid;
@@ -802,7 +833,9 @@
       } catch (err) {
         raise(new TypeError(`job.addTask(task): ${err && err.message}`), addTask);
       }
-      if (parameters === "null") {
+      if (parameters === lastParametersJSON) {
+        // an object's text, as most are
+      } else if (parameters === "null") {
         parameters = "{}";
       } else if (parameters[0] !== "{" && state.badParameters === null) {
         state.badParameters = [name, commandName]; // reported after compileJob, like other unusable tasks
@@ -823,17 +856,20 @@
     }
     if (count === 0) commandsJSON = "[]";
     const index = state.uuids.length;
-    const uuid = asString(task.uUID);
-    const type = asString(task.type);
+    let uuid = task.uUID;
+    if (typeof uuid !== "string") uuid = asString(uuid);
+    let type = task.type;
+    if (typeof type !== "string") type = asString(type);
     if (name !== lastName) { lastName = name; lastNameJSON = quoted(name); }
     if (type !== lastType) { lastType = type; lastTypeJSON = quoted(type); }
-    const priority = asInt(task.priority);
+    let priority = task.priority;
+    if (typeof priority !== "number" || (priority | 0) !== priority) priority = asInt(priority);
     if (priority !== lastNumbers.priority || steps !== lastNumbers.steps ||
         dependencies.length !== lastNumbers.dependencies) {
       lastNumbers = { priority, steps, dependencies: dependencies.length,
         text: priority + "," + steps + "," + dependencies.length };
     }
-    state.uuids[index] = uuidJSON(task, uuid);
+    state.uuids[index] = task[madeWithUUID] === uuid ? '"' + uuid + '"' : jsonStringify(uuid); // see uuidJSON
     state.names[index] = lastNameJSON;
     state.types[index] = lastTypeJSON;
     state.numbers[index] = lastNumbers.text;
