@@ -172,10 +172,14 @@ def keep_out_of_full_collections() -> None:
     It lives as long as the Manager, yet every full collection walked all of
     it: tens of milliseconds on the event loop, in the middle of whatever
     request made the allocation that triggered it (seen as 70-95 ms stalls
-    of Worker calls while a big job was stored).
+    of Worker calls while a big job was stored). Full collections then also
+    come ten times more rarely: with little left in the oldest generation,
+    Python would otherwise run one every 70,000 allocations, each walking
+    whatever a big read holds at that moment (a 100k-task listing's rows).
     """
     gc.collect()
     gc.freeze()
+    gc.set_threshold(700, 10, 100)
 
 
 # The open-file limit, as high as the system allows. Every Worker keeps a
