@@ -241,12 +241,6 @@
     },
   });
 
-  function makeTask(uuid, name, type, priority) {
-    // A literal: QuickJS builds it faster than Object.create and assignments.
-    return { __proto__: taskPrototype, [madeWithUUID]: uuid, uUID: uuid, name, type, priority,
-      commands: [], dependencies: [] };
-  }
-
   // The last name and type a task was made with, and their trimmed forms:
   // loops make tasks with the same strings again and again.
   const lastTaskName = { given: "", trimmed: "" }, lastTaskType = { given: "", trimmed: "" };
@@ -265,6 +259,7 @@
       if (taskName === "") raise(new GoError("author.Task(name, type): name is required"), Task);
       if (taskType === "") raise(new GoError("author.Task(name, type): type is required"), Task);
       const uuid = nextUUID();
+      // A literal: QuickJS builds it faster than Object.create and assignments.
       return { __proto__: taskPrototype, [madeWithUUID]: uuid, uUID: uuid, name: taskName, type: taskType,
         priority: 50, commands: [], dependencies: [] };
     },
@@ -734,14 +729,14 @@
     return json;
   }
 
-  // JSON of a value as exportJSON writes it. Plain objects of strings,
-  // booleans, null and finite numbers (most command parameters) are written
-  // here, which QuickJS does several times faster than JSON.stringify.
   // The last flat parameters written: their keys, values and text. The
   // next task's parameters mostly have the same keys and values, hence the
   // same text, which is then found without formatting anything.
   let lastKeys = NO_ITEMS, lastValues = NO_ITEMS, lastParametersJSON = "{}";
   let lastKey = "", lastKeyJSON = '""';
+  // JSON of a value as exportJSON writes it. Plain objects of strings,
+  // booleans, null and finite numbers (most command parameters) are written
+  // here, which QuickJS does several times faster than JSON.stringify.
   function parametersJSON(value) {
     if (value !== null && typeof value === "object" && getPrototypeOf(value) === objectPrototype && !("toJSON" in value)) {
       const keys = objectKeys(value);
