@@ -5,7 +5,9 @@ HTTP and times the reply, while a registered Worker polls
 `GET /api/v3/worker/state` (its slowest answer is printed). The baseline is
 plain SQLite: the same task and dependency rows, read back from the
 Manager's database, inserted with two `executemany` calls in one transaction
-into a fresh database with the Manager's schema, in this process.
+into a fresh database with the Manager's schema, in this process. A second
+job of as many tasks that all differ (so no runs of like rows for the
+inserts) is timed after it, as a companion figure without a target.
 """
 
 from __future__ import annotations
