@@ -100,7 +100,7 @@ def change_task_status(conn: sqlite3.Connection, changes: Changes, task: Mapping
                                         worker_id=assign_to["id"] if assign_to is not None else None)
         if steps is not None and steps != task["steps_completed"]:
             task_db.add_job_steps(conn, task["job_id"], steps - task["steps_completed"], changed["updated_at"])
-        task = {**dict(task), **dict(changed)}
+        task = {**dict(zip(task.keys(), task)), **dict(zip(changed.keys(), changed))}  # dict(row) looks up each key by a scan
         if assign_to is not None:
             task.update(worker_uuid=assign_to["uuid"], worker_name=assign_to["name"],
                         worker_address=assign_to["address"], worker_deleted_at=assign_to["deleted_at"])
