@@ -291,11 +291,11 @@ def test_tasks_made_in_a_loop_each_keep_what_they_were_given():
     js_values = ", ".join(v if v in ("-0", "NaN", "Infinity", "undefined") else json.dumps(v) for v in values)
     output = run_js(f"""
       const values = [{js_values}];
-      const shared = author.Command("render", {{frame: 1, path: "/x"}});
+      const reused = author.Command("render", {{frame: 1, path: "/x"}});
       for (let i = 0; i < 70; i++) {{
         const t = author.Task(i % 3 ? " sleep " : "sleep", i % 4 ? "misc" : 7);
         const v = values[i % values.length];
-        if (i % 5 === 0) {{ shared.parameters.frame = v; t.addCommand(shared); }}
+        if (i % 5 === 0) {{ reused.parameters.frame = v; t.addCommand(reused); }}
         else if (i % 5 === 1) t.addCommand(author.Command("sleep", {{duration: v}}));
         else if (i % 5 === 2) t.addCommand(author.Command("sleep", i % 2 ? {{other: v, duration: 1}} : {{duration: 1, other: v}}));
         else if (i % 5 === 3) {{ t.addCommand(author.Command("sleep", {{duration: v}})); t.addCommand(author.Command("sleep", {{duration: v}})); }}
