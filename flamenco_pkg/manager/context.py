@@ -104,7 +104,7 @@ class Manager:
         return report
 
     def publish(self, changes: Changes) -> None:
-        """Queue the log lines (written on the task-log thread), then the events (sent by the broker's
+        """Queue the log lines (written by the task-log writer process), then the events (sent by the broker's
         greenlets). A change holding lines a Worker sent waits for them: DiskFull when they were lost,
         so the Worker keeps them and sends them again."""
         # One append per task: a hand-out or an update writes two or three lines to the same log.

@@ -17,6 +17,7 @@ from tests.integration.farm import ManagerProcess, ScriptedWorker, wait_until
 from tests.integration.live import LiveClient
 
 TMPFS_SIZE = "16m"
+PAGE = os.sysconf("SC_PAGE_SIZE")  # what tmpfs allocates at a time
 
 
 @pytest.fixture
@@ -38,9 +39,12 @@ def small_disk(tmp_path):
 
 
 def fill(disk: Path) -> Path:
-    """Write a file until the disk has no space left; returns it (delete it to recover)."""
+    """Write a file until the disk has no space left; returns it (delete it to recover).
+
+    Called again, it adds what was freed since to the same file.
+    """
     filler = disk / "filler.bin"
-    with open(filler, "wb", buffering=0) as fh:
+    with open(filler, "ab", buffering=0) as fh:
         for size in (1024 * 1024, 64 * 1024, 4096, 512):
             try:
                 while True:
@@ -48,6 +52,28 @@ def fill(disk: Path) -> Path:
             except OSError as exc:
                 assert exc.errno == 28, exc  # ENOSPC
     return filler
+
+
+def take_the_slack(log_path: Path, database: Path | None = None) -> None:
+    """Leave no room in what the disk already gave: pad the task log to the end of its page and empty
+    the WAL, so that the next write of either needs space the full disk no longer has. (Without this,
+    how many updates still fit depended on where the WAL stood: a flaky count of early 204s.)"""
+    pad = -log_path.stat().st_size % PAGE
+    if pad:
+        with open(log_path, "ab") as fh:
+            fh.write(b"." * (pad - 1) + b"\n")
+    if database is not None:
+        conn = sqlite3.connect(database, timeout=10)
+        try:
+            assert conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0  # not busy
+        finally:
+            conn.close()
+
+
+def full_without_slack(disk: Path, log_path: Path, database: Path | None = None) -> Path:
+    filler = fill(disk)
+    take_the_slack(log_path, database)
+    return fill(disk)  # what the WAL gave back
 
 
 def manager_with(tmp_path: Path, database: Path, storage: Path) -> ManagerProcess:
@@ -86,9 +112,8 @@ def test_full_disk_answers_507_keeps_the_database_and_recovers(manager_on_small_
     try:
         job, worker, task = submit_and_start(api, manager)
         log_path = small_disk / "storage" / f"job-{job['id'][:4]}" / job["id"] / f"task-{task['uuid']}.txt"
+        filler = full_without_slack(small_disk, log_path, small_disk / "flamenco-manager.sqlite")
         log_before = log_path.read_bytes()
-
-        filler = fill(small_disk)
         answers = []
         for i in range(60):
             try:

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from flamenco_pkg import __version__
-from tests.integration.farm import REPO, free_port, wait_until
+from tests.integration.farm import REPO, ScriptedWorker, free_port, wait_until
 
 MANAGER_PYZ = REPO / "flamenco-manager.pyz"
 WORKER_PYZ = REPO / "flamenco-worker.pyz"
@@ -76,6 +76,11 @@ def test_manager_zipapp_from_empty_folder(tmp_path):
         assert job.status_code == 200, job.text
         tasks = requests.get(f"{base}/jobs/{job.json()['id']}/tasks", timeout=10).json()["tasks"]
         assert [t["name"] for t in tasks] == ["echo", "sleep", "sleep"]
+        # So does the task-log writer process: a hand-out's lines reach the task's log.
+        worker = ScriptedWorker(f"http://127.0.0.1:{port}", name="zipapp-worker").start()
+        task = worker.ask_task().json()
+        tail = requests.get(f"{base}/tasks/{task['uuid']}/logtail", timeout=10)
+        assert "task assigned to worker zipapp-worker" in tail.text, tail.text
     finally:
         proc.terminate()
         proc.wait(timeout=20)

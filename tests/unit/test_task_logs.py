@@ -109,16 +109,13 @@ def test_a_failed_append_leaves_the_file_as_it_was(tmp_path, monkeypatch):
     assert logs.tail(job, task) == "kept\nafter\n"
 
 
-def test_the_writer_thread_keeps_the_order_lines_were_queued_in(tmp_path):
+def test_the_writer_process_keeps_the_order_lines_were_queued_in(tmp_path):
     """Queued lines (the Manager's own) and waited-for lines (a Worker's) land in the order asked,
-    and a tail read queued after them sees them all."""
-    import threading
-
+    and a tail read queued after them sees them all; the files are written by another process."""
     from flamenco_pkg.manager.local_storage.task_log_writer import TaskLogWriter
 
     writer = TaskLogWriter(TaskLogs(tmp_path))
     job, task = new_id(), new_id()
-    threads_used = set()
     written = []
 
     def done(lines, error, asked):
@@ -126,14 +123,6 @@ def test_the_writer_thread_keeps_the_order_lines_were_queued_in(tmp_path):
         written.extend(text for _job, _task, text in lines)
 
     writer.on_written = done
-
-    real_append = writer.logs.append
-
-    def append(*args):
-        threads_used.add(threading.get_ident())
-        return real_append(*args)
-
-    writer.logs.append = append
     for i in range(100):
         if i % 10 == 9:
             lines, error = writer.append([(job, task, f"line {i}")])
@@ -144,9 +133,9 @@ def test_the_writer_thread_keeps_the_order_lines_were_queued_in(tmp_path):
     assert tail.splitlines()[-1] == "line 99"
     content = writer.logs.path(job, task).read_text().splitlines()
     assert content == [f"line {i}" for i in range(100)]
+    assert writer._run("pid") != os.getpid()  # not written by the Manager's process
     writer.close()
     assert len(written) == 90  # every queued line was reported back
-    assert threads_used and threading.get_ident() not in threads_used  # not on the caller's thread
 
 
 def _is_open(fd: int) -> bool:
@@ -229,7 +218,7 @@ def test_logs_kept_open_fit_the_descriptor_limit(tmp_path):
     assert 16 <= TaskLogs(tmp_path).open_limit <= 2048
 
 
-def test_the_writer_closes_the_logs_it_kept_open(tmp_path):
+def test_the_writer_writes_what_is_queued_then_its_process_ends(tmp_path):
     from flamenco_pkg.manager.local_storage.task_log_writer import TaskLogWriter
 
     writer = TaskLogWriter(TaskLogs(tmp_path))
@@ -237,7 +226,48 @@ def test_the_writer_closes_the_logs_it_kept_open(tmp_path):
     writer.append_later([(job, task, "assigned\nqueued -> active")])
     lines, error = writer.append([(job, task, "active -> completed")])
     assert error is None
-    fd = writer.logs._open[(job, task)]
+    proc = writer._child.proc
+    writer.append_later([(job, task, "queued last")])
     writer.close()
-    assert writer.logs._open == {} and not _is_open(fd)
-    assert writer.path(job, task).read_text() == "assigned\nqueued -> active\nactive -> completed\n"
+    assert proc.poll() == 0  # ended by the closed pipe, not killed
+    assert writer.path(job, task).read_text() == "assigned\nqueued -> active\nactive -> completed\nqueued last\n"
+
+
+def test_a_killed_writer_process_fails_what_it_owed_and_the_next_lines_start_another(tmp_path, caplog):
+    import signal
+
+    from flamenco_pkg.manager.local_storage.task_log_writer import TaskLogWriter
+
+    writer = TaskLogWriter(TaskLogs(tmp_path))
+    job, task = new_id(), new_id()
+    writer.append([(job, task, "before")])
+    first = writer._child.proc
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    from flamenco_pkg.manager.local_storage.task_log_writer import TaskLogsUnavailable
+
+    with pytest.raises(TaskLogsUnavailable) as refused:
+        writer.tail(job, task)  # sent before the Manager noticed: answered with the failure
+    assert refused.value.status == 503
+    assert writer.append([(job, task, "after")])[1] is None  # a new process
+    assert writer._child.proc.pid != first.pid
+    assert writer.tail(job, task) == "before\nafter\n"
+    writer.close()
+
+
+def test_the_writer_process_ignores_the_stop_signals_a_terminal_or_service_manager_sends_the_group(tmp_path):
+    """Ctrl-C reaches the whole process group: the Manager's shutdown still writes the queued lines."""
+    import signal
+
+    from flamenco_pkg.manager.local_storage.task_log_writer import TaskLogWriter
+
+    writer = TaskLogWriter(TaskLogs(tmp_path))
+    job, task = new_id(), new_id()
+    writer.append([(job, task, "first")])
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        os.kill(writer._child.proc.pid, sig)
+    writer.append_later([(job, task, "queued while stopping")])
+    proc = writer._child.proc
+    writer.close()
+    assert proc.returncode == 0
+    assert writer.path(job, task).read_text() == "first\nqueued while stopping\n"

@@ -23,6 +23,7 @@ import gevent.queue
 
 from .. import events, shaman
 from ..local_storage import paths as storage
+from ..local_storage.task_log_writer import TaskLogsUnavailable
 from ..context import Manager
 from ..db import job_dependencies as dep_db
 from ..db import jobs as job_db
@@ -127,7 +128,7 @@ def delete_job(manager: Manager, job_id: int) -> bool:
         try:
             _remove_checkout(manager, job)
             manager.task_logs.remove_job(job["uuid"])
-        except (OSError, storage.UnsafePath) as exc:
+        except (OSError, storage.UnsafePath, TaskLogsUnavailable) as exc:
             log.error("cannot remove the files of job %s, will retry later: %s", job["uuid"], exc)
             return False
     sizer = BatchSizer()

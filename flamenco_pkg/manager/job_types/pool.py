@@ -36,7 +36,7 @@ import gevent
 import gevent.queue
 
 from ..cooperative import yield_to_event_loop
-from . import wire
+from ... import wire
 from .errors import JobTypeError
 
 log = logging.getLogger("flamenco.jobtypes")

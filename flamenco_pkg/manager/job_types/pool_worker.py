@@ -20,7 +20,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import wire
+from ... import wire
 from .engine import SandboxLimits
 from .errors import JobTypeError
 from .models import TaskGroup

@@ -39,7 +39,7 @@ _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 
 # The plain os.close and locks, also under gevent's monkey-patching: its os.close checks and stats
 # the descriptor first (for sockets a hub may watch), its locks are Python code. A task log is a
 # regular file nothing watches, and the locks are held only around file system calls, which never
-# switch greenlets (in the Manager all of it runs on the task-log writer thread).
+# switch greenlets (in the Manager all of it runs in the task-log writer process).
 try:
     from gevent.monkey import get_original as _get_original
 

@@ -1,4 +1,5 @@
-"""Messages between the Manager and its job-type workers: pickles with a length prefix.
+"""Messages between the Manager and its helper processes (job-type workers, the task-log writer):
+pickles with a length prefix.
 
 Plain socket calls on both sides. In the monkey-patched Manager the socket is
 gevent's, so waiting for (the rest of) a message lets other greenlets run;
