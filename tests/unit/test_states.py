@@ -755,3 +755,21 @@ def test_task_actions():
     assert not states.task_action_allowed("requeue", "queued", "active")
     assert states.TASK_ACTION_STATUS == {"cancel": T.CANCELED, "requeue": T.QUEUED}
     assert states.WORKER_ACTIONS["shut-down"] == W.OFFLINE
+
+
+@pytest.mark.parametrize("new", list(JobStatus))
+@pytest.mark.parametrize("old", list(JobStatus))
+def test_a_job_entry_that_reads_no_tasks_gives_the_same_steps_without_them(old, new):
+    """`job_entry_reads_tasks` lets a caller skip reading 100k task rows: only where the steps do not
+    depend on them."""
+    every = tasks(*[str(s) for s in TaskStatus], *[str(s) for s in TaskStatus])
+    with_tasks = states.job_status_entered(str(old), str(new), every, "why")
+    if not states.job_entry_reads_tasks(str(new)):
+        assert states.job_status_entered(str(old), str(new), {}, "why") == with_tasks
+        assert all(not step.task_changes and not step.refresh_tasks for step in with_tasks)
+
+
+def test_entries_that_change_tasks_say_they_read_them():
+    for new in (J.CANCEL_REQUESTED, J.FAILED, J.PAUSE_REQUESTED, J.REQUEUEING, J.QUEUED):
+        assert states.job_entry_reads_tasks(str(new))
+    assert not states.job_entry_reads_tasks("active")

@@ -67,7 +67,8 @@ def settle_dependencies(conn: sqlite3.Connection, changes: Changes, job_id: int)
 def change_job_status(conn: sqlite3.Connection, changes: Changes, job_id: int, new_status: str,
                       reason: str) -> None:
     job = job_db.fetch_by_id(conn, job_id)
-    steps = states.job_status_entered(job["status"], new_status, job_db.task_statuses(conn, job_id), reason)
+    statuses = job_db.task_statuses(conn, job_id) if states.job_entry_reads_tasks(new_status) else {}
+    steps = states.job_status_entered(job["status"], new_status, statuses, reason)
     apply_job_steps(conn, changes, job_id, steps)
 
 

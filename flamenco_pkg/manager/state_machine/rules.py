@@ -149,6 +149,7 @@ __all__ = [
     "TransitionRefused",
     "JobStep",
     "JobDecision",
+    "job_entry_reads_tasks",
     "job_status_entered",
     "job_status_reenforced",
     "job_status_after_task_change",
@@ -303,8 +304,22 @@ def _cascade(
         all_done = all(s == T.COMPLETED for s in tasks.values())
         return {}, "", False, True, (J.COMPLETED if all_done else None)
 
-    # active, completed, canceled, paused, under-construction: tasks untouched.
+    if new not in TASKS_UNTOUCHED_ON_ENTRY:
+        raise ValueError(f"no cascade rule for a job entering {new}")
     return {}, "", False, False, None
+
+
+# Job statuses whose entry neither looks at nor changes the job's tasks (the last case of `_cascade`).
+TASKS_UNTOUCHED_ON_ENTRY = frozenset({J.ACTIVE, J.COMPLETED, J.CANCELED, J.PAUSED, J.UNDER_CONSTRUCTION})
+
+
+def job_entry_reads_tasks(new: str) -> bool:
+    """Whether `job_status_entered(old, new, ...)` looks at the task statuses it is given.
+
+    When not, the caller may pass `{}`: a 100,000-task job becoming active on
+    its first hand-out (or completed on its last) reads no task rows.
+    """
+    return _j(new) not in TASKS_UNTOUCHED_ON_ENTRY
 
 
 def _run_steps(
