@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.e2e.blend import make_blend
 from tests.e2e.harness import E2EManager, WorkerProcess, processes_mentioning, task_log, wait_for_job
 from tests.e2e.test_worker_render import submit_render
-from tests.integration.farm import wait_until
+from tests.integration.farm import process_ended, wait_until
 
 
 def test_cancel_mid_render_kills_blender(tmp_path, need_blender):
@@ -44,7 +44,7 @@ def test_cancel_mid_render_kills_blender(tmp_path, need_blender):
         assert processes_mentioning(str(tmp_path / "project")) == []
         # A killed Blender with many threads takes a moment to tear down: its command line is empty by
         # then (so processes_mentioning no longer lists it) while /proc still shows it, not yet a zombie.
-        wait_until(lambda: all(not Path(f"/proc/{pid}").exists() or _is_zombie(pid) for pid in blender_pids),
+        wait_until(lambda: all(process_ended(pid) for pid in blender_pids),
                    deadline_s=10, interval_s=0.1, what="the killed Blender processes to finish exiting")
         # The Worker goes on: alive, and it reported nothing after the cancellation (no failure).
         assert worker.proc.poll() is None
@@ -57,9 +57,3 @@ def test_cancel_mid_render_kills_blender(tmp_path, need_blender):
         worker.stop()
         manager.stop()
 
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True

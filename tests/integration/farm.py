@@ -51,6 +51,14 @@ def free_port() -> int:
     raise AssertionError("no free loopback port found")
 
 
+def process_ended(pid: int) -> bool:
+    """Whether the process is gone or a zombie (ended, waiting for its parent to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def wait_until(predicate, deadline_s: float = 10.0, interval_s: float = 0.05, what: str = "condition"):
     """Poll `predicate` until it returns something truthy, or fail after the deadline."""
     end = time.monotonic() + deadline_s

@@ -7,7 +7,7 @@ import os
 import signal
 from pathlib import Path
 
-from tests.integration.farm import ManagerProcess, ScriptedWorker, wait_until
+from tests.integration.farm import ManagerProcess, ScriptedWorker, process_ended, wait_until
 
 MARK = "task_log_process import main"
 
@@ -67,34 +67,32 @@ def test_a_killed_writer_process_is_replaced_and_a_workers_lines_are_kept(tmp_pa
     assert "Traceback" not in manager.log_text()
 
 
-def test_the_writer_process_ends_with_its_manager_also_when_the_manager_is_killed(tmp_path):
+def writing(tmp_path: Path) -> tuple[ManagerProcess, dict, int]:
+    """A Manager whose writer process has written a Worker's line: (manager, task, writer PID)."""
     manager, worker, task = started(tmp_path)
-    pid = manager.proc.pid
     try:
         assert worker.update(task["uuid"], log="frame 1\n").status_code == 204
-        [writer] = writer_processes(pid)
-    finally:
-        manager.stop(signal.SIGKILL)
-    # Its pipe's end of input tells it; it is then reparented, so look for the PID itself.
-    wait_until(lambda: not Path(f"/proc/{writer}").exists() or _zombie(writer), deadline_s=10,
+        [writer] = writer_processes(manager.proc.pid)
+    except BaseException:
+        manager.stop()
+        raise
+    return manager, task, writer
+
+
+def test_the_writer_process_ends_with_its_manager_also_when_the_manager_is_killed(tmp_path):
+    manager, _task, writer = writing(tmp_path)
+    manager.stop(signal.SIGKILL)
+    # The end of its socket's input tells it; it is then reparented, so look for the PID itself.
+    wait_until(lambda: process_ended(writer), deadline_s=10,
                what="the task-log writer process to end after its Manager was killed")
 
 
 def test_stopping_the_manager_writes_the_queued_lines_and_leaves_no_process(tmp_path):
-    manager, worker, task = started(tmp_path)
-    pid = manager.proc.pid
+    manager, task, writer = writing(tmp_path)
     try:
-        assert worker.update(task["uuid"], log="frame 1\n").status_code == 204
-        [writer] = writer_processes(pid)
         log_file = next(manager.storage.rglob(f"task-{task['uuid']}.txt"))
     finally:
-        assert manager.stop(signal.SIGINT) == 0
-    assert not Path(f"/proc/{writer}").exists() or _zombie(writer)
+        code = manager.stop(signal.SIGINT)
+    assert code == 0
+    assert process_ended(writer)
     assert log_file.read_text().endswith("frame 1\n")
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True

@@ -147,7 +147,9 @@ def test_cancel_stops_the_task_through_may_i_run(tmp_path):
         # A silent program: only may-i-run (every 10 s) can tell the Worker.
         wait_until(lambda: not processes_mentioning(tag), deadline_s=15, interval_s=0.1,
                    what="the canceled task's process tree to end")
-        assert "may not keep running" in worker.log_text()
+        # The Worker logs why once the process tree is gone, so the line may come a moment after it ends.
+        wait_until(lambda: "may not keep running" in worker.log_text(), deadline_s=10,
+                   what="the Worker to log that it may not keep running the task")
         assert api.get(f"/api/v3/tasks/{task_id}").json()["status"] == "canceled"
         assert "Failed" not in task_log(api, task_id)
         assert worker.proc.poll() is None

@@ -46,7 +46,7 @@ def append_all(logs: TaskLogs, lines: Lines) -> tuple[list[tuple[str, str, str]]
     return written, error
 
 
-def operations(logs: TaskLogs) -> dict[str, Any]:
+def _operations(logs: TaskLogs) -> dict[str, Any]:
     """What a request may ask for, by name."""
     return {
         "append_all": lambda lines: append_all(logs, lines),
@@ -68,7 +68,7 @@ def _picklable(exc: BaseException) -> BaseException:
 
 def serve(logs: TaskLogs, sock: socket.socket) -> None:
     """Answer requests until the Manager closes its end; then close the logs kept open."""
-    by_name = operations(logs)
+    by_name = _operations(logs)
     try:
         while True:
             try:
