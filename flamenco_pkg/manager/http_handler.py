@@ -13,6 +13,10 @@ itself into a small `RequestHeaders`, and a header block that is not HTTP gets
 a 400. Requests that do not ask for a WebSocket skip gevent-websocket's upgrade
 checks, and the access-log line is only formatted when someone will see it
 (the Manager's -debug).
+
+Under load every connection takes its turn: a request that is already there
+when the previous answer on its connection is done waits for the event loop's
+next poll, like requests on other connections, instead of being served at once.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import BinaryIO
 from gevent.pywsgi import Input, WSGIHandler, format_date_time, unquote_latin1
 from geventwebsocket.handler import WebSocketHandler
 
+_PEEK_NOW = int(socket.MSG_PEEK | socket.MSG_DONTWAIT)  # a plain int: `|` of the enum flags is slow
 ONE_WRITE_MAX = 64 * 1024  # bodies up to this size are copied behind their headers
 MAX_HEADER_LINE = 65536  # one header line, as Python's http.client allows (gevent's limit before)
 MAX_HEADER_LINES = 100  # header lines in one request, likewise
@@ -189,6 +194,30 @@ class ApiHandler(WebSocketHandler):
             pass  # not TCP (a test's socket pair)
         return super().handle()
 
+    def handle_one_request(self):
+        self._wait_turn()
+        return super().handle_one_request()
+
+    def _wait_turn(self) -> None:
+        """A request that is already waiting goes through the event loop's next poll like any other.
+
+        Without this, a Worker whose next request arrived while its last answer
+        was being finished was served at once, ahead of connections that had
+        waited a whole round of the loop: under load, answers split into
+        instant ones and ones that took two rounds (see docs/benchmarks.md).
+        One non-blocking peek (a few microseconds) decides; a request that is
+        not there yet is waited for through the poll anyway.
+        """
+        raw = getattr(self.socket, "_sock", None)  # gevent's socket around the OS one
+        if raw is None:
+            return
+        try:
+            waiting = raw.recv(1, _PEEK_NOW)
+        except OSError:  # nothing yet (EAGAIN), or the connection is gone: the read will tell
+            return
+        if waiting:
+            self.socket._wait(self.socket._read_event)
+
     def MessageClass(self, fp, *args):  # noqa: N802 - gevent's name
         return read_header_fields(fp)
 
@@ -271,4 +300,12 @@ class ApiHandler(WebSocketHandler):
             towrite += b"\r\n"
         else:
             towrite += data
-        self._sendall(towrite)
+        # One send: an answer this small fits the socket's buffer. gevent's sendall
+        # asks the socket for its buffer size first, a system call per answer.
+        try:
+            sent = self.socket.send(towrite)
+        except OSError:
+            sent = 0  # sendall meets the error again and records it as gevent does
+        self.response_length += sent
+        if sent < len(towrite):
+            self._sendall(memoryview(towrite)[sent:])

@@ -14,18 +14,38 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 
 import pytest
 
 SERVER = r"""
-import json, logging, socket, sys
+import json, logging, socket, sys, time
 from gevent.pywsgi import WSGIServer
 from flamenco_pkg.logsetup import setup_logging
 from flamenco_pkg.manager.http_handler import ApiHandler
 
+TURNS = [0]  # requests to /turn/... seen so far
+
+def burn(seconds):  # holds the event loop, as a long request does (time.sleep would yield)
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+class SlowClose(list):  # an answer whose close(), after it was sent, takes a while
+    def close(self):
+        burn(0.3)
+
 def app(environ, start_response):
     path = environ["PATH_INFO"]
+    if path == "/busy":
+        print("busy", flush=True)
+        burn(0.3)
+    if path.startswith("/turn/"):
+        TURNS[0] += 1
+        data = json.dumps({"path": path, "turn": TURNS[0]}).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return SlowClose([data]) if path.startswith("/turn/first") else [data]
     ws = environ.get("wsgi.websocket")
     if ws is not None:
         ws.send(ws.receive())
@@ -176,6 +196,37 @@ def test_keep_alive_serves_many_requests_on_one_connection(conn):
     conn.sock.sendall(get("/a") + get("/b"))
     assert json.loads(conn.answer()[2])["path"] == "/a"
     assert json.loads(conn.answer()[2])["path"] == "/b"
+
+
+def test_a_connection_whose_next_request_is_already_there_waits_its_turn():
+    """Two Workers' requests wait while the loop is busy. Whichever is served first, its client's next
+    request arrives while that answer is being finished: it must not jump ahead of the other Worker's
+    request, which has waited longer (it did, and under load answers split into instant and two-round ones)."""
+    srv = EchoServer()
+    try:
+        busy, a, b = srv.connect(), srv.connect(), srv.connect()
+        busy.sock.sendall(get("/busy"))
+        assert srv.proc.stdout.readline().strip() == "busy"  # the loop is held now
+        a.sock.sendall(get("/turn/first-a"))
+        b.sock.sendall(get("/turn/first-b"))
+        turns: dict[str, int] = {}
+
+        def worker(name: str, conn: Conn) -> None:
+            turns[f"first-{name}"] = conn.echo(b"")["turn"]
+            turns[f"second-{name}"] = conn.echo(get(f"/turn/second-{name}"))["turn"]
+
+        threads = [threading.Thread(target=worker, args=pair) for pair in (("a", a), ("b", b))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10)
+        assert busy.answer()[0] == 200
+        assert len(turns) == 4, turns
+        assert max(turns["first-a"], turns["first-b"]) < min(turns["second-a"], turns["second-b"]), turns
+        for conn in (busy, a, b):
+            conn.close()
+    finally:
+        srv.stop()
 
 
 def test_connection_close_and_http_1_0(server):
