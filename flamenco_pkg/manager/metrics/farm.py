@@ -1,8 +1,9 @@
 """Gauges read at scrape time: the farm's status counts, database files, webhook outbox.
 
-The status counts come from `status_totals`, which migration 0003's triggers
-keep right in every writer's transaction, so a scrape reads a few rows. Every
-known status is reported (0 when absent) so dashboards keep steady series.
+The status counts come from `db/status_totals.py`: kept totals for jobs and
+Workers, per-job task counts summed for tasks, read on a reader connection so
+a scrape never waits for the writer nor holds it. Every known status is
+reported (0 when absent) so dashboards keep steady series.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def file_size(path: str) -> int:
         return 0
 
 
+def _scrape_inputs(conn) -> tuple[dict[str, dict[str, int]], int]:
+    return status_totals.fetch(conn), webhook_db.pending(conn)
+
+
 class FarmCollector(Collector):
     def __init__(self, manager: Any) -> None:
         self.manager = manager
@@ -56,9 +61,7 @@ class FarmCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         db = self.manager.db
-        with db.tx() as conn:
-            totals = status_totals.fetch(conn)
-            outbox = webhook_db.pending(conn)
+        totals, outbox = db.read(_scrape_inputs)
         yield from status_families(totals)
         yield GaugeMetricFamily("flamenco_database_size_bytes", "Size of the SQLite database file.",
                                 value=file_size(db.path))
