@@ -19,6 +19,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from importlib import resources
@@ -44,9 +45,21 @@ class DatabaseError(Exception):
     """The database cannot be used: corrupt, unreadable, or from a newer Manager."""
 
 
+_second_text: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
+
+
 def utcnow() -> str:
-    """Now as stored in the database: sortable ISO-8601 UTC text."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")[:-6] + "Z"  # as to_db_time, faster
+    """Now as stored in the database: sortable ISO-8601 UTC text (as `to_db_time` writes it).
+
+    The date and time of day are formatted once a second: a hand-out and its
+    completion stamp several rows, and datetime's formatting cost more than the
+    rest of the stamp (3.4 us against 0.6 us here).
+    """
+    global _second_text
+    second, nanoseconds = divmod(time.time_ns(), 1_000_000_000)  # floored, as datetime.now() is
+    if second != _second_text[0]:
+        _second_text = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{_second_text[1]}.{nanoseconds // 1000:06d}Z"
 
 
 def to_db_time(moment: datetime) -> str:
