@@ -1,5 +1,5 @@
-"""Messages between the Manager and its helper processes (job-type workers, the task-log writer):
-pickles with a length prefix.
+"""The Manager's helper processes (job-type workers, the task-log writer): how one is started, and
+the messages they exchange with the Manager, pickles with a length prefix.
 
 Plain socket calls on both sides. In the monkey-patched Manager the socket is
 gevent's, so waiting for (the rest of) a message lets other greenlets run;
@@ -8,12 +8,29 @@ in the worker it is an ordinary blocking socket.
 
 from __future__ import annotations
 
+import os
 import pickle
 import socket
 import struct
+import subprocess
+import sys
 from typing import Any
 
 _LENGTH = struct.Struct("!Q")
+
+
+def start_helper(boot: str, theirs: socket.socket, *args: str) -> subprocess.Popen:
+    """`python -c boot *args FD`, FD being `theirs`: the helper's end of a socket pair, closed here.
+
+    The helper gets the Manager's sys.path, so it imports this package also
+    from inside the zipapp (shiv unpacks it to a folder). Its end is made
+    blocking again: gevent made it non-blocking, and the helper is not gevent.
+    """
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(entry for entry in sys.path if entry))
+    with theirs:
+        os.set_blocking(theirs.fileno(), True)
+        return subprocess.Popen([sys.executable, "-c", boot, *args, str(theirs.fileno())],
+                                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
 
 
 def send(sock: socket.socket, message: Any) -> None:

@@ -52,8 +52,8 @@ def utcnow() -> str:
     """Now as stored in the database: sortable ISO-8601 UTC text (as `to_db_time` writes it).
 
     The date and time of day are formatted once a second: a hand-out and its
-    completion stamp several rows, and datetime's formatting cost more than the
-    rest of the stamp (3.4 us against 0.6 us here).
+    completion stamp several rows, and a stamp made with datetime cost 3.4 us
+    here against 1.2 us this way.
     """
     global _second_text
     second, nanoseconds = divmod(time.time_ns(), 1_000_000_000)  # floored, as datetime.now() is

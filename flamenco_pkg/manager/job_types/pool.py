@@ -27,7 +27,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -69,13 +68,7 @@ class _Worker:
         # Room for a few MB of task groups on their way (the kernel caps it at net.core.wmem_max):
         # the script then never waits while the Manager is inside a storing transaction.
         theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
-        # The child gets the Manager's sys.path, so it also imports this
-        # package from inside the zipapp (shiv unpacks it to a folder).
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        with theirs:
-            os.set_blocking(theirs.fileno(), True)  # gevent made it non-blocking; the child is not gevent
-            self.process = subprocess.Popen([sys.executable, "-c", _BOOT, str(theirs.fileno())],
-                                            stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), env=env)
+        self.process = wire.start_helper(_BOOT, theirs)
 
     def call(self, request: tuple, on_tasks: Callable[[Any, list], None], silence_limit_s: float) -> tuple:
         """Send one request and return its final reply once `on_tasks` has had every group of tasks.

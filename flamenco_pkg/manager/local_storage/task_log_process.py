@@ -9,7 +9,7 @@ batch of lines.
 
 The Manager (`task_log_writer.py`) starts it with one end of a socket pair:
 requests come in as `(seq, operation, args)` and each gets `(seq, ok, result
-or exception)` back, in order, as `job_types/wire.py` messages. End of input
+or exception)` back, in order, as `flamenco_pkg/wire.py` messages. End of input
 (the Manager closed its end, or died) ends the process after closing the logs
 it kept open.
 """

@@ -18,9 +18,7 @@ still the Worker's 507 and it keeps its lines.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,6 @@ log = logging.getLogger("flamenco.tasklogs")
 
 BATCH_SECONDS = 0.01  # queued lines wait at most this long for others to share the socket write
 STOP_SECONDS = 10.0  # a stopping Manager waits this long for the process to write what is queued
-# A plain `python -c`, as for the job-type workers (see job_types/pool.py).
 _MAIN = "from flamenco_pkg.manager.local_storage.task_log_process import main; main()"
 
 Answer = Callable[[bool, Any], None]  # (ok, result or exception)
@@ -70,15 +67,10 @@ class _Child:
 
     def start(self) -> None:
         """Start the process (this may yield); when it cannot start, what was sent fails (see `_gone`)."""
-        # Its Python finds this package as the Manager did, also inside the zipapp.
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(entry for entry in sys.path if entry))
-        with self._theirs as theirs:  # the process has its own copy; once it ends, the reader hears so
-            try:
-                os.set_blocking(theirs.fileno(), True)  # gevent made it non-blocking; the child is not gevent
-                self.proc = subprocess.Popen([sys.executable, "-c", _MAIN, str(self._root), str(theirs.fileno())],
-                                             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
-            except OSError as exc:
-                log.error("cannot start the task-log writer process: %s", exc)
+        try:  # closes our copy of its end: once the process ends, the reader hears so
+            self.proc = wire.start_helper(_MAIN, self._theirs, str(self._root))
+        except OSError as exc:
+            log.error("cannot start the task-log writer process: %s", exc)
 
     def send(self, name: str, args: tuple, answer: Answer) -> None:
         """Send a request; `answer` is called on the event loop once it is done (or failed)."""
